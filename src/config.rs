@@ -1,0 +1,425 @@
+//! Typed settings: an optional TOML file plus `KYC_*` environment variables,
+//! validated once at start-up. Owns the `dev`/`production` profile rules; it
+//! must not open files other than the config file, nor touch the network.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// The deployment profile decides which shortcuts are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Everything works with no setup: SQLite, generated dev certificates.
+    #[default]
+    Dev,
+    /// Refuses every development shortcut.
+    Production,
+}
+
+/// All settings of the gateway. Field names are the config keys; nested
+/// sections map to `KYC_<SECTION>__<KEY>` environment variables.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `dev` (default) or `production`.
+    pub profile: Profile,
+    /// Where the embedded database, documents and dev certificates live.
+    pub data_dir: PathBuf,
+    /// The TLS listener address; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// `postgres://…` or `sqlite://…`; defaults to SQLite under `data_dir` in dev.
+    /// Never serialized: it may hold a password.
+    #[serde(skip_serializing)]
+    pub database_url: Option<SecretString>,
+    /// Production refuses SQLite unless this is set.
+    pub allow_sqlite_in_production: bool,
+    /// Upper bound of pooled database connections.
+    pub database_max_connections: u32,
+    /// How long a request waits for a pooled connection before failing.
+    pub database_acquire_timeout_secs: u64,
+    /// Names this replica in logs and audit entries.
+    pub instance_id: String,
+    /// TLS listener settings.
+    pub tls: TlsSettings,
+    /// HTTP limits and timeouts.
+    pub http: HttpSettings,
+    /// Logs, traces and metrics.
+    pub telemetry: TelemetrySettings,
+}
+
+/// Certificate, key and client-certificate settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain; generated in dev when absent.
+    pub cert_path: Option<PathBuf>,
+    /// PEM private key (PKCS#8, SEC1 or PKCS#1); generated in dev when absent.
+    pub key_path: Option<PathBuf>,
+    /// PEM CA bundle; when set, client certificates are verified against it (mTLS).
+    pub client_ca_path: Option<PathBuf>,
+    /// With a client CA: refuse connections without a client certificate.
+    pub client_cert_required: bool,
+    /// How often the certificate files are checked for changes.
+    pub reload_interval_secs: u64,
+    /// A TLS handshake that takes longer is dropped.
+    pub handshake_timeout_secs: u64,
+}
+
+/// Limits that keep one client from holding the service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Largest JSON or form body accepted.
+    pub max_body_bytes: usize,
+    /// Time a client has to send its request head.
+    pub client_request_timeout_secs: u64,
+    /// Time a request may take in the application, body included.
+    pub request_timeout_secs: u64,
+    /// Idle keep-alive connections are closed after this.
+    pub keep_alive_secs: u64,
+    /// On SIGTERM, in-flight requests get this long to finish.
+    pub shutdown_timeout_secs: u64,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Upper bound of open connections per worker.
+    pub max_connections_per_worker: usize,
+}
+
+/// Logging and tracing settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `tracing` filter directive, e.g. `info` or `kyc_gateway=debug,info`.
+    pub log_level: String,
+    /// `json` (default) or `pretty` for humans at a terminal.
+    pub log_format: LogFormat,
+    /// OTLP/HTTP endpoint (e.g. `http://collector:4318/v1/traces`); traces are off when unset.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of exported traces.
+    pub service_name: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Dev,
+            data_dir: PathBuf::from("data"),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            database_url: None,
+            allow_sqlite_in_production: false,
+            database_max_connections: 10,
+            database_acquire_timeout_secs: 3,
+            instance_id: "gateway-1".to_owned(),
+            tls: TlsSettings {
+                cert_path: None,
+                key_path: None,
+                client_ca_path: None,
+                client_cert_required: false,
+                reload_interval_secs: 10,
+                handshake_timeout_secs: 5,
+            },
+            http: HttpSettings {
+                max_body_bytes: 64 * 1024,
+                client_request_timeout_secs: 5,
+                request_timeout_secs: 30,
+                keep_alive_secs: 30,
+                shutdown_timeout_secs: 30,
+                workers: 0,
+                max_connections_per_worker: 10_000,
+            },
+            telemetry: TelemetrySettings {
+                log_level: "info".to_owned(),
+                log_format: LogFormat::Json,
+                otlp_endpoint: None,
+                service_name: "kyc-gateway".to_owned(),
+            },
+        }
+    }
+}
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an environment variable could not be parsed.
+    #[error("configuration: {0}")]
+    Parse(String),
+    /// A value parsed but breaks a rule.
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid {
+        /// The offending key, as written in the TOML file.
+        key: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+}
+
+/// The database backend a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// PostgreSQL, the production store.
+    Postgres,
+    /// SQLite, the embedded default.
+    Sqlite,
+}
+
+impl DatabaseKind {
+    /// Picks the backend from the URL scheme; anything else is rejected.
+    pub fn from_url(url: &str) -> Result<Self, ConfigError> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+        match scheme {
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "sqlite" => Ok(Self::Sqlite),
+            other => Err(ConfigError::Invalid {
+                key: "database_url",
+                reason: format!("unsupported scheme `{other}`; use postgres://… or sqlite://…"),
+            }),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then the TOML file (if any), then `KYC_*` variables,
+    /// and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::Parse(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // `KYC_TLS__CERT_PATH` → `tls.cert_path`.
+        figment = figment.merge(Env::prefixed("KYC_").split("__"));
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The database URL in effect: the configured one, or SQLite under `data_dir`.
+    pub fn effective_database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => SecretString::from(format!(
+                "sqlite://{}",
+                self.data_dir.join("kyc-gateway.db").display()
+            )),
+        }
+    }
+
+    /// Rules that hold in every profile, and the stricter production rules.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let db = DatabaseKind::from_url(self.effective_database_url().expose_secret())?;
+        let positive = [
+            (
+                "database_max_connections",
+                u64::from(self.database_max_connections),
+            ),
+            (
+                "database_acquire_timeout_secs",
+                self.database_acquire_timeout_secs,
+            ),
+            ("tls.reload_interval_secs", self.tls.reload_interval_secs),
+            (
+                "tls.handshake_timeout_secs",
+                self.tls.handshake_timeout_secs,
+            ),
+            (
+                "http.client_request_timeout_secs",
+                self.http.client_request_timeout_secs,
+            ),
+            ("http.request_timeout_secs", self.http.request_timeout_secs),
+            ("http.max_body_bytes", self.http.max_body_bytes as u64),
+            (
+                "http.max_connections_per_worker",
+                self.http.max_connections_per_worker as u64,
+            ),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: "must be greater than 0".to_owned(),
+                });
+            }
+        }
+        if self.http.max_body_bytes > 16 * 1024 * 1024 {
+            return Err(ConfigError::Invalid {
+                key: "http.max_body_bytes",
+                reason: "must be at most 16 MiB; documents have their own limits".to_owned(),
+            });
+        }
+        if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "tls.key_path",
+                reason: "tls.cert_path and tls.key_path must be set together".to_owned(),
+            });
+        }
+        if self.tls.client_cert_required && self.tls.client_ca_path.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "tls.client_cert_required",
+                reason: "requires tls.client_ca_path".to_owned(),
+            });
+        }
+        if self.instance_id.is_empty()
+            || self.instance_id.len() > 64
+            || !self
+                .instance_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ConfigError::Invalid {
+                key: "instance_id",
+                reason: "1 to 64 characters of A-Z, a-z, 0-9, '-', '_', '.'".to_owned(),
+            });
+        }
+        if let Some(endpoint) = &self.telemetry.otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "telemetry.otlp_endpoint",
+                reason: "must be an http:// or https:// URL".to_owned(),
+            });
+        }
+        if self.profile == Profile::Production {
+            if self.tls.cert_path.is_none() {
+                return Err(ConfigError::Invalid {
+                    key: "tls.cert_path",
+                    reason: "the production profile needs a configured certificate and key; \
+                             dev certificates are never generated in production"
+                        .to_owned(),
+                });
+            }
+            if self.database_url.is_none() {
+                return Err(ConfigError::Invalid {
+                    key: "database_url",
+                    reason: "the production profile needs an explicit database URL".to_owned(),
+                });
+            }
+            if db == DatabaseKind::Sqlite && !self.allow_sqlite_in_production {
+                return Err(ConfigError::Invalid {
+                    key: "database_url",
+                    reason: "SQLite is refused in production; use PostgreSQL, or set \
+                             allow_sqlite_in_production = true if you accept a single node"
+                        .to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder for generated development keys and certificates (git-ignored).
+    pub fn dev_dir(&self) -> PathBuf {
+        self.data_dir.join("dev")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production() -> Settings {
+        Settings {
+            profile: Profile::Production,
+            database_url: Some(SecretString::from("postgres://u:hunter2@db/kyc")),
+            tls: TlsSettings {
+                cert_path: Some("cert.pem".into()),
+                key_path: Some("key.pem".into()),
+                ..Settings::default().tls
+            },
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid_dev_settings() {
+        let s = Settings::default();
+        assert!(s.validate().is_ok());
+        assert!(
+            s.effective_database_url()
+                .expose_secret()
+                .starts_with("sqlite://")
+        );
+    }
+
+    #[test]
+    fn production_refuses_missing_certificate() {
+        let mut s = production();
+        s.tls.cert_path = None;
+        s.tls.key_path = None;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("tls.cert_path"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_sqlite_unless_allowed() {
+        let mut s = production();
+        s.database_url = Some(SecretString::from("sqlite:///var/lib/kyc.db"));
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("SQLite is refused"), "{err}");
+        s.allow_sqlite_in_production = true;
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_database_scheme_is_rejected() {
+        let s = Settings {
+            database_url: Some(SecretString::from("mysql://db/kyc")),
+            ..Settings::default()
+        };
+        let err = s.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("database_url") && err.contains("mysql"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_database_password() {
+        let printed = format!("{:?}", production());
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment::Jail's closure signature")]
+    fn bad_types_name_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KYC_TLS__RELOAD_INTERVAL_SECS", "soon");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.to_lowercase().contains("reload_interval_secs"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment::Jail's closure signature")]
+    fn unknown_keys_in_the_file_are_rejected() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("kyc.toml", "bind = \"127.0.0.1:9443\"\nbindd = 1\n")?;
+            let err = Settings::load(Some(Path::new("kyc.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("bindd"), "{err}");
+            Ok(())
+        });
+    }
+}

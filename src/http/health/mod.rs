@@ -1,0 +1,4 @@
+//! Liveness and readiness probes for orchestrators.
+
+pub mod live;
+pub mod ready;

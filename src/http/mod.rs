@@ -1,0 +1,74 @@
+//! The HTTP edge: routes (one folder per resource, one file per action),
+//! extractor configuration, middleware, RFC 9457 errors and the OpenAPI
+//! document. Handlers translate HTTP to use-case calls and back; they hold no
+//! business rules and no SQL.
+
+pub mod errors;
+pub mod health;
+pub mod meta;
+pub mod middleware;
+
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{Resource, web};
+use utoipa::OpenApi;
+
+use crate::config::HttpSettings;
+
+/// The OpenAPI 3.1 document, assembled from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kyc-gateway",
+        description = "Compliance stage of bank customer onboarding: applications, consents, \
+                       documents, KYC checks, review and a verifiable audit log. \
+                       Errors are RFC 9457 problem details with a stable `code`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    paths(
+        health::live::get_liveness,
+        health::ready::get_readiness,
+        meta::metrics::get_metrics,
+        meta::openapi::get_openapi,
+        meta::connection::get_connection,
+    ),
+    components(schemas(errors::Problem, errors::ErrorCode, errors::FieldError)),
+    tags(
+        (name = "operations", description = "Health, metrics and service metadata")
+    )
+)]
+pub struct ApiDoc;
+
+/// Extractor limits and error rendering shared by every route.
+pub fn configure_extractors(cfg: &mut web::ServiceConfig, http: &HttpSettings) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(http.max_body_bytes)
+            .error_handler(errors::json_error),
+    )
+    .app_data(web::PayloadConfig::new(http.max_body_bytes))
+    .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+    .app_data(web::PathConfig::default().error_handler(errors::path_error));
+}
+
+/// A resource whose other methods answer 405 with `Allow`, rather than
+/// falling through to the application's 404.
+fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move |req| errors::method_not_allowed(req, allow)))
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/livez", "GET").get(health::live::get_liveness))
+        .service(resource("/readyz", "GET").get(health::ready::get_readiness))
+        .service(resource("/metrics", "GET").get(meta::metrics::get_metrics))
+        .service(resource("/openapi.json", "GET").get(meta::openapi::get_openapi))
+        .service(
+            web::scope("/v1")
+                .service(resource("/connection", "GET").get(meta::connection::get_connection)),
+        );
+}
+
+/// The catch-all that turns framework error responses into problem+json.
+pub fn problem_errors<B: actix_web::body::MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(errors::render_framework_error)
+}

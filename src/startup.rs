@@ -1,0 +1,195 @@
+//! Builds the application from settings: the store (migrated), TLS, the HTTP
+//! server bound to its port (port 0 in tests), and the background tasks.
+//! `Application::build` → `port` → `run_until_stopped`.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use secrecy::ExposeSecret;
+
+use crate::config::{Profile, Settings};
+use crate::http;
+use crate::store::{self, ConnectOptions, Store};
+use crate::telemetry::Metrics;
+use crate::tls::{self, ConnectionInfo, ReloadingCertResolver};
+
+/// What every handler can reach.
+pub struct AppState {
+    /// The validated settings.
+    pub settings: Settings,
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Failures while starting; each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
+    /// Certificates or TLS settings are unusable.
+    #[error("tls: {0}")]
+    Tls(#[from] tls::TlsError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The OS error.
+        reason: String,
+    },
+}
+
+/// Opens the configured store and applies migrations.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupError> {
+    let store = store::connect(
+        &settings.effective_database_url(),
+        &ConnectOptions {
+            max_connections: settings.database_max_connections,
+            acquire_timeout: Duration::from_secs(settings.database_acquire_timeout_secs),
+        },
+    )
+    .await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// A built, bound, not yet running gateway.
+pub struct Application {
+    port: u16,
+    server: Server,
+    cert_watcher: tokio::task::JoinHandle<()>,
+    store: Arc<dyn Store>,
+}
+
+impl Application {
+    /// Builds everything and binds the TLS listener; nothing is served until
+    /// `run_until_stopped`.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let (cert_path, key_path) = match (&settings.tls.cert_path, &settings.tls.key_path) {
+            (Some(cert), Some(key)) => (cert.clone(), key.clone()),
+            _ => {
+                // `Settings::validate` guarantees this is the dev profile.
+                let dev = tls::ensure_dev_certificates(&settings.dev_dir())?;
+                tracing::info!(
+                    ca_cert = %dev.ca_cert.display(),
+                    server_cert = %dev.server_cert.display(),
+                    "using generated development certificates; trust the CA with curl --cacert"
+                );
+                (dev.server_cert, dev.server_key)
+            }
+        };
+        let resolver = Arc::new(ReloadingCertResolver::new(
+            cert_path,
+            key_path,
+            settings.profile,
+        )?);
+        let tls_config = tls::server_config(&settings.tls, Arc::clone(&resolver))?;
+        let cert_watcher =
+            resolver.spawn_watcher(Duration::from_secs(settings.tls.reload_interval_secs));
+
+        let store = open_store(&settings).await?;
+        let listener = TcpListener::bind(settings.bind).map_err(|e| StartupError::Bind {
+            addr: settings.bind,
+            reason: e.to_string(),
+        })?;
+        let addr = listener.local_addr().map_err(|e| StartupError::Bind {
+            addr: settings.bind,
+            reason: e.to_string(),
+        })?;
+
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            store: Arc::clone(&store),
+            metrics: Metrics::new(),
+        });
+        let http_settings = settings.http.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(|cfg| http::configure_extractors(cfg, &http_settings))
+                .configure(http::routes)
+                .default_service(web::to(http::errors::not_found))
+                .wrap(http::problem_errors())
+                .wrap(http::middleware::security_headers())
+                .wrap(actix_web::middleware::from_fn(
+                    http::middleware::request_context,
+                ))
+        })
+        .on_connect(|conn, ext| {
+            use actix_tls::accept::rustls_0_23::TlsStream;
+            if let Some(tls) = conn.downcast_ref::<TlsStream<actix_web::rt::net::TcpStream>>() {
+                let (_, session) = tls.get_ref();
+                ext.insert(ConnectionInfo::from_session(session));
+            }
+        })
+        .client_request_timeout(Duration::from_secs(
+            settings.http.client_request_timeout_secs,
+        ))
+        .client_disconnect_timeout(Duration::from_secs(2))
+        .tls_handshake_timeout(Duration::from_secs(settings.tls.handshake_timeout_secs))
+        .keep_alive(Duration::from_secs(settings.http.keep_alive_secs))
+        .shutdown_timeout(settings.http.shutdown_timeout_secs)
+        .max_connections(settings.http.max_connections_per_worker);
+        if settings.http.workers > 0 {
+            server = server.workers(settings.http.workers);
+        }
+        let server = server
+            .listen_rustls_0_23(listener, tls_config)
+            .map_err(|e| StartupError::Bind {
+                addr: settings.bind,
+                reason: e.to_string(),
+            })?
+            .run();
+
+        tracing::info!(
+            address = %format!("https://{addr}"),
+            profile = ?settings.profile,
+            database = store_kind_name(&settings),
+            "kyc-gateway listening (TLS only)"
+        );
+        if settings.profile == Profile::Dev {
+            tracing::warn!(
+                "dev profile: generated certificates and keys; never use it in production"
+            );
+        }
+        Ok(Self {
+            port: addr.port(),
+            server,
+            cert_watcher,
+            store,
+        })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then drains in-flight requests within
+    /// the shutdown timeout and closes the database pool.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.cert_watcher.abort();
+        self.store.close().await;
+        tracing::info!("kyc-gateway stopped");
+        result
+    }
+}
+
+fn store_kind_name(settings: &Settings) -> &'static str {
+    if settings
+        .effective_database_url()
+        .expose_secret()
+        .starts_with("sqlite")
+    {
+        "sqlite"
+    } else {
+        "postgres"
+    }
+}

@@ -1,0 +1,172 @@
+//! The binary as an operator runs it: default start-up, profiles, SIGTERM,
+//! `migrate`, `openapi`, `--version`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kyc-gateway");
+
+/// The binary with a clean environment (no stray `KYC_*`), run in `dir`.
+fn gateway(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[test]
+fn version_is_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gateway(dir.path()).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("kyc-gateway {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn openapi_subcommand_prints_the_committed_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gateway(dir.path()).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let committed =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    assert_eq!(out.stdout, committed);
+}
+
+#[test]
+fn migrate_creates_the_embedded_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gateway(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("data/kyc-gateway.db").is_file());
+}
+
+fn refused(dir: &Path, envs: &[(&str, &str)], expect: &str) {
+    let out = gateway(dir).envs(envs.iter().copied()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started with {envs:?}");
+    assert!(
+        stderr.to_lowercase().contains(&expect.to_lowercase()),
+        "{envs:?}: stderr was {stderr}"
+    );
+}
+
+#[test]
+fn production_refuses_unsafe_configurations() {
+    let dir = tempfile::tempdir().unwrap();
+    let prod = ("KYC_PROFILE", "production");
+    let pg = ("KYC_DATABASE_URL", "postgres://kyc@127.0.0.1:5432/kyc");
+    refused(dir.path(), &[prod, pg], "tls.cert_path");
+
+    let dev = kyc_gateway::tls::ensure_dev_certificates(&dir.path().join("dev")).unwrap();
+    let cert = dev.server_cert.to_str().unwrap();
+    let key = dev.server_key.to_str().unwrap();
+    let with_cert = [("KYC_TLS__CERT_PATH", cert), ("KYC_TLS__KEY_PATH", key)];
+    refused(
+        dir.path(),
+        &[
+            prod,
+            ("KYC_DATABASE_URL", "sqlite://kyc.db"),
+            with_cert[0],
+            with_cert[1],
+        ],
+        "SQLite is refused",
+    );
+    refused(
+        dir.path(),
+        &[prod, with_cert[0], with_cert[1]],
+        "database_url",
+    );
+    // Even with SQLite explicitly allowed, a dev-generated certificate is not.
+    refused(
+        dir.path(),
+        &[
+            prod,
+            ("KYC_DATABASE_URL", "sqlite://kyc.db"),
+            ("KYC_ALLOW_SQLITE_IN_PRODUCTION", "true"),
+            with_cert[0],
+            with_cert[1],
+        ],
+        "development certificate",
+    );
+    refused(
+        dir.path(),
+        &[("KYC_DATABASE_URL", "mysql://db/kyc")],
+        "unsupported scheme",
+    );
+    refused(dir.path(), &[("KYC_BIND", "everywhere")], "bind");
+    refused(dir.path(), &[("KYC_SURPRISE", "1")], "surprise");
+    assert!(
+        !dir.path().join("data").exists(),
+        "a refused start left files behind"
+    );
+}
+
+/// Reads log lines until one satisfies `want`, bounded in lines.
+fn wait_for_line(
+    lines: &mut impl Iterator<Item = String>,
+    want: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    for line in lines.take(200) {
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line)
+            && want(&value)
+        {
+            return value;
+        }
+    }
+    panic!("expected log line never came");
+}
+
+#[tokio::test]
+async fn a_fresh_start_serves_https_on_8443_and_stops_cleanly_on_sigterm() {
+    crate::helpers::init();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = gateway(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    let certs = wait_for_line(&mut lines, |v| v["ca_cert"].is_string());
+    let ca = dir.path().join(certs["ca_cert"].as_str().unwrap());
+    let listening = wait_for_line(&mut lines, |v| {
+        v["message"] == "kyc-gateway listening (TLS only)"
+    });
+    assert_eq!(listening["address"], "https://127.0.0.1:8443");
+
+    let client = crate::helpers::client_trusting(&[&ca], None);
+    let res = client
+        .get("https://127.0.0.1:8443/livez")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The dev CA and key stay out of the repository: they live under data/.
+    assert!(ca.starts_with(dir.path().join("data")));
+    // Idle keep-alive connections would hold the graceful shutdown open.
+    drop(client);
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let lines_left: Vec<String> = lines.collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert!(
+        lines_left.iter().any(|l| l.contains("kyc-gateway stopped")),
+        "no clean shutdown in {lines_left:?}"
+    );
+}
