@@ -126,8 +126,8 @@ fn wait_for_line(
     panic!("expected log line never came");
 }
 
-#[tokio::test]
-async fn a_fresh_start_serves_https_on_8443_and_stops_cleanly_on_sigterm() {
+#[test]
+fn a_fresh_start_serves_https_on_8443_and_stops_cleanly_on_sigterm() {
     crate::helpers::init();
     let dir = tempfile::tempdir().unwrap();
     let mut child = gateway(dir.path())
@@ -144,18 +144,30 @@ async fn a_fresh_start_serves_https_on_8443_and_stops_cleanly_on_sigterm() {
         v["message"] == "kyc-gateway listening (TLS only)"
     });
     assert_eq!(listening["address"], "https://127.0.0.1:8443");
-
-    let client = crate::helpers::client_trusting(&[&ca], None);
-    let res = client
-        .get("https://127.0.0.1:8443/livez")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
     // The dev CA and key stay out of the repository: they live under data/.
     assert!(ca.starts_with(dir.path().join("data")));
-    // Idle keep-alive connections would hold the graceful shutdown open.
-    drop(client);
+
+    // The request runs on a runtime of its own that is gone before SIGTERM:
+    // a connection the client kept open would make the graceful shutdown
+    // wait for its keep-alive to run out (see README, "Shutdown").
+    let status = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let client = crate::helpers::client_trusting(&[&ca], None);
+            client
+                .get("https://127.0.0.1:8443/livez")
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    })
+    .join()
+    .unwrap();
+    assert_eq!(status, 200);
 
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
