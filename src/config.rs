@@ -50,6 +50,30 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Logs, traces and metrics.
     pub telemetry: TelemetrySettings,
+    /// The audit log.
+    pub audit: AuditSettings,
+}
+
+/// The default log origin; production must name its own.
+pub const DEV_AUDIT_ORIGIN: &str = "kyc-gateway.localhost/audit";
+
+/// Audit log keys and the sequencer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The log's origin line in checkpoints (C2SP tlog-checkpoint), e.g.
+    /// `bank.example/kyc-gateway/audit`; also the log id in every entry.
+    pub origin: String,
+    /// PKCS#8 Ed25519 checkpoint signing key (DER or PEM); generated in dev.
+    pub signing_key_path: Option<PathBuf>,
+    /// At least 32 random bytes for pseudonymous ids (HMAC); generated in dev.
+    pub pseudonym_key_path: Option<PathBuf>,
+    /// Sequencer pause when the queue is empty.
+    pub sequencer_interval_ms: u64,
+    /// Entries per sequencer transaction.
+    pub sequencer_batch: u32,
+    /// A checkpoint is re-signed at least this often.
+    pub checkpoint_max_age_secs: u64,
 }
 
 /// Certificate, key and client-certificate settings.
@@ -147,6 +171,14 @@ impl Default for Settings {
                 log_format: LogFormat::Json,
                 otlp_endpoint: None,
                 service_name: "kyc-gateway".to_owned(),
+            },
+            audit: AuditSettings {
+                origin: DEV_AUDIT_ORIGIN.to_owned(),
+                signing_key_path: None,
+                pseudonym_key_path: None,
+                sequencer_interval_ms: 200,
+                sequencer_batch: 1000,
+                checkpoint_max_age_secs: 3600,
             },
         }
     }
@@ -300,6 +332,19 @@ impl Settings {
                 reason: "must be an http:// or https:// URL".to_owned(),
             });
         }
+        if self.audit.sequencer_batch > 5_000 {
+            return Err(ConfigError::Invalid {
+                key: "audit.sequencer_batch",
+                reason: "must be at most 5000".to_owned(),
+            });
+        }
+        let origin = &self.audit.origin;
+        if origin.is_empty() || origin.len() > 200 || origin.chars().any(|c| c.is_control()) {
+            return Err(ConfigError::Invalid {
+                key: "audit.origin",
+                reason: "1 to 200 printable characters, one line".to_owned(),
+            });
+        }
         if self.profile == Profile::Production {
             if self.tls.cert_path.is_none() {
                 return Err(ConfigError::Invalid {
@@ -322,6 +367,41 @@ impl Settings {
                              allow_sqlite_in_production = true if you accept a single node"
                         .to_owned(),
                 });
+            }
+            self.validate_production_audit()?;
+        }
+        Ok(())
+    }
+
+    fn validate_production_audit(&self) -> Result<(), ConfigError> {
+        if self.audit.origin == DEV_AUDIT_ORIGIN {
+            return Err(ConfigError::Invalid {
+                key: "audit.origin",
+                reason:
+                    "production needs the log's own origin, e.g. bank.example/kyc-gateway/audit"
+                        .to_owned(),
+            });
+        }
+        let dev = self.dev_dir();
+        for (key, path) in [
+            ("audit.signing_key_path", &self.audit.signing_key_path),
+            ("audit.pseudonym_key_path", &self.audit.pseudonym_key_path),
+        ] {
+            match path {
+                None => {
+                    return Err(ConfigError::Invalid {
+                        key,
+                        reason: "required in production; dev keys are never generated there"
+                            .to_owned(),
+                    });
+                }
+                Some(p) if p.starts_with(&dev) => {
+                    return Err(ConfigError::Invalid {
+                        key,
+                        reason: format!("{} is a development key", p.display()),
+                    });
+                }
+                Some(_) => {}
             }
         }
         Ok(())
@@ -346,8 +426,42 @@ mod tests {
                 key_path: Some("key.pem".into()),
                 ..Settings::default().tls
             },
+            audit: AuditSettings {
+                origin: "bank.example/kyc-gateway/audit".into(),
+                signing_key_path: Some("/etc/kyc/audit.p8".into()),
+                pseudonym_key_path: Some("/etc/kyc/pseudonym.key".into()),
+                ..Settings::default().audit
+            },
             ..Settings::default()
         }
+    }
+
+    #[test]
+    fn production_refuses_dev_audit_keys_and_origin() {
+        let mut s = production();
+        s.audit.signing_key_path = Some(s.dev_dir().join("audit-signing-key.p8"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("audit.signing_key_path")
+        );
+        let mut s = production();
+        s.audit.pseudonym_key_path = None;
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("audit.pseudonym_key_path")
+        );
+        let mut s = production();
+        s.audit.origin = DEV_AUDIT_ORIGIN.into();
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("audit.origin")
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kyc_gateway::cli::{Cli, Command};
+use kyc_gateway::cli::{AuditCommand, Cli, Command};
 use kyc_gateway::config::Settings;
 use kyc_gateway::startup::{Application, open_store};
 use kyc_gateway::{openapi_json, telemetry};
@@ -12,6 +12,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Openapi { output }) = &cli.command {
         return write_openapi(output.as_deref());
+    }
+    // Verification needs no configuration, database or network.
+    if let Some(Command::Audit(AuditCommand::Verify {
+        bundle,
+        trusted_checkpoint,
+        keys,
+    })) = &cli.command
+    {
+        return kyc_gateway::audit::cli::verify(bundle, trusted_checkpoint.as_deref(), keys);
     }
     // Config errors come before logging exists: say them plainly on stderr.
     let settings = match Settings::load(cli.config.as_deref()) {
@@ -46,7 +55,10 @@ fn main() -> ExitCode {
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
-            Command::Openapi { .. } => Ok(()),
+            Command::Audit(AuditCommand::Export { from, to, output }) => {
+                kyc_gateway::audit::cli::export(&settings, from, to, output.as_deref()).await
+            }
+            Command::Openapi { .. } | Command::Audit(AuditCommand::Verify { .. }) => Ok(()),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,11 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use secrecy::ExposeSecret;
 
+use crate::audit::keys::{self, Pseudonymizer};
+use crate::audit::sequencer::{self, SequencerSettings};
+use crate::audit::{AuditLog, AuditStore};
 use crate::config::{Profile, Settings};
+use crate::domain::clock::SystemClock;
 use crate::http;
 use crate::store::{self, ConnectOptions, Store};
 use crate::telemetry::Metrics;
@@ -24,6 +28,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// The audit log.
+    pub audit: Arc<AuditLog>,
 }
 
 /// Failures while starting; each message says what to fix.
@@ -35,6 +41,12 @@ pub enum StartupError {
     /// Certificates or TLS settings are unusable.
     #[error("tls: {0}")]
     Tls(#[from] tls::TlsError),
+    /// Audit keys are missing or unusable.
+    #[error("audit: {0}")]
+    AuditKeys(#[from] keys::KeyError),
+    /// The audit log refused to record.
+    #[error("audit: {0}")]
+    Audit(#[from] crate::audit::log::AuditError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {
@@ -59,12 +71,47 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupEr
     Ok(store)
 }
 
+/// Builds the audit log over `store`: keys from config, or generated under
+/// the dev directory in the dev profile.
+pub fn audit_log(settings: &Settings, store: Arc<dyn Store>) -> Result<AuditLog, StartupError> {
+    let origin = settings.audit.origin.clone();
+    let signer = match &settings.audit.signing_key_path {
+        Some(path) => keys::load_signer(&origin, path)?,
+        None => keys::dev_signer(&origin, &settings.dev_dir())?,
+    };
+    let pseudonyms = match &settings.audit.pseudonym_key_path {
+        Some(path) => Pseudonymizer::load(path)?,
+        None => Pseudonymizer::dev(&settings.dev_dir())?,
+    };
+    let store: Arc<dyn AuditStore> = store;
+    Ok(AuditLog::new(
+        store,
+        Arc::new(signer),
+        origin,
+        settings.instance_id.clone(),
+        pseudonyms,
+        Arc::new(SystemClock),
+    ))
+}
+
+/// The sequencer settings from config.
+pub fn sequencer_settings(settings: &Settings) -> SequencerSettings {
+    SequencerSettings {
+        interval: Duration::from_millis(settings.audit.sequencer_interval_ms),
+        batch: settings.audit.sequencer_batch,
+        checkpoint_max_age: Duration::from_secs(settings.audit.checkpoint_max_age_secs),
+    }
+}
+
 /// A built, bound, not yet running gateway.
 pub struct Application {
     port: u16,
     server: Server,
     cert_watcher: tokio::task::JoinHandle<()>,
+    sequencer: tokio::task::JoinHandle<()>,
     store: Arc<dyn Store>,
+    audit: Arc<AuditLog>,
+    sequencer_settings: SequencerSettings,
 }
 
 impl Application {
@@ -94,6 +141,15 @@ impl Application {
             resolver.spawn_watcher(Duration::from_secs(settings.tls.reload_interval_secs));
 
         let store = open_store(&settings).await?;
+        let audit = Arc::new(audit_log(&settings, Arc::clone(&store))?);
+        let sequencer_settings = sequencer_settings(&settings);
+        let sequencer = sequencer::spawn(
+            Arc::clone(&store) as Arc<dyn AuditStore>,
+            Arc::clone(audit.signer()),
+            audit.origin().to_owned(),
+            sequencer_settings.clone(),
+            audit.wake_handle(),
+        );
         let listener = TcpListener::bind(settings.bind).map_err(|e| StartupError::Bind {
             addr: settings.bind,
             reason: e.to_string(),
@@ -107,6 +163,7 @@ impl Application {
             settings: settings.clone(),
             store: Arc::clone(&store),
             metrics: Metrics::new(),
+            audit: Arc::clone(&audit),
         });
         let http_settings = settings.http.clone();
         let mut server = HttpServer::new(move || {
@@ -158,11 +215,16 @@ impl Application {
                 "dev profile: generated certificates and keys; never use it in production"
             );
         }
+        let started = audit.event("gateway.started", audit.system_actor(), "success", None);
+        audit.record(&[started]).await?;
         Ok(Self {
             port: addr.port(),
             server,
             cert_watcher,
+            sequencer,
             store,
+            audit,
+            sequencer_settings,
         })
     }
 
@@ -176,6 +238,27 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.cert_watcher.abort();
+        self.sequencer.abort();
+        let stopped = self.audit.event(
+            "gateway.stopped",
+            self.audit.system_actor(),
+            "success",
+            None,
+        );
+        if let Err(error) = self.audit.record(&[stopped]).await {
+            tracing::error!(%error, "could not record the shutdown in the audit log");
+        }
+        // Sequence what is still queued, so the last checkpoint covers it.
+        if let Err(error) = sequencer::run_once(
+            self.store.as_ref(),
+            self.audit.signer(),
+            self.audit.origin(),
+            &self.sequencer_settings,
+        )
+        .await
+        {
+            tracing::error!(%error, "final audit sequencer round failed");
+        }
         self.store.close().await;
         tracing::info!("kyc-gateway stopped");
         result

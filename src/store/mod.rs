@@ -2,6 +2,7 @@
 //! SQLite implementation chosen from the URL scheme. It maps database errors
 //! to `StoreError` in one place and must not know about HTTP.
 
+mod audit;
 mod postgres;
 mod sqlite;
 
@@ -65,7 +66,7 @@ pub struct ConnectOptions {
 /// The storage the use cases depend on. Each method that changes state is one
 /// transaction on the backend.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: crate::audit::AuditStore + Send + Sync + 'static {
     /// Which backend this is.
     fn kind(&self) -> DatabaseKind;
     /// Applies pending migrations for this backend.

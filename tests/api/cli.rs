@@ -86,15 +86,44 @@ fn production_refuses_unsafe_configurations() {
         &[prod, with_cert[0], with_cert[1]],
         "database_url",
     );
+    let sqlite_ok = [
+        ("KYC_DATABASE_URL", "sqlite://kyc.db"),
+        ("KYC_ALLOW_SQLITE_IN_PRODUCTION", "true"),
+    ];
+    refused(
+        dir.path(),
+        &[prod, sqlite_ok[0], sqlite_ok[1], with_cert[0], with_cert[1]],
+        "audit.origin",
+    );
+    let audit = [
+        ("KYC_AUDIT__ORIGIN", "bank.example/kyc-gateway/audit"),
+        ("KYC_AUDIT__SIGNING_KEY_PATH", "/etc/kyc/audit.p8"),
+        ("KYC_AUDIT__PSEUDONYM_KEY_PATH", "/etc/kyc/pseudonym.key"),
+    ];
+    refused(
+        dir.path(),
+        &[
+            prod,
+            sqlite_ok[0],
+            sqlite_ok[1],
+            with_cert[0],
+            with_cert[1],
+            audit[0],
+        ],
+        "audit.signing_key_path",
+    );
     // Even with SQLite explicitly allowed, a dev-generated certificate is not.
     refused(
         dir.path(),
         &[
             prod,
-            ("KYC_DATABASE_URL", "sqlite://kyc.db"),
-            ("KYC_ALLOW_SQLITE_IN_PRODUCTION", "true"),
+            sqlite_ok[0],
+            sqlite_ok[1],
             with_cert[0],
             with_cert[1],
+            audit[0],
+            audit[1],
+            audit[2],
         ],
         "development certificate",
     );

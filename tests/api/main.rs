@@ -7,6 +7,7 @@
 )]
 //! auditor or an operator would. One binary; one file per area.
 
+mod audit;
 mod cli;
 mod errors;
 mod health;

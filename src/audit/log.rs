@@ -1,0 +1,290 @@
+//! `AuditLog`: what use cases call to record events, and what auditors use
+//! to read proofs. Builds entries (pseudonymous ids only), enqueues them,
+//! and wakes the sequencer.
+
+use std::sync::Arc;
+
+use super::checkpoint::{CheckpointSigner, Verifier};
+use super::entry::{Actor, AuditEvent, FORMAT_VERSION, Origin, Outcome, Target};
+use super::keys::Pseudonymizer;
+use super::merkle::{self, Hash};
+use super::{AuditStore, StoredCheckpoint};
+use crate::domain::clock::Clock;
+use crate::store::StoreError;
+
+/// Failures of the audit log.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The entry breaks the format rules (a bug in the caller).
+    #[error("audit entry rejected: {0}")]
+    Entry(#[from] super::entry::EntryError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A proof was asked for something the tree does not hold.
+    #[error("{0}")]
+    Proof(String),
+}
+
+/// The audit log of one gateway process.
+pub struct AuditLog {
+    store: Arc<dyn AuditStore>,
+    signer: Arc<CheckpointSigner>,
+    origin: String,
+    instance_id: String,
+    pseudonyms: Pseudonymizer,
+    clock: Arc<dyn Clock>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+/// Leaf hashes are read in pages of this many rows.
+const PAGE: u32 = 10_000;
+
+impl AuditLog {
+    /// Assembles the log.
+    pub fn new(
+        store: Arc<dyn AuditStore>,
+        signer: Arc<CheckpointSigner>,
+        origin: String,
+        instance_id: String,
+        pseudonyms: Pseudonymizer,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            signer,
+            origin,
+            instance_id,
+            pseudonyms,
+            clock,
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// The log's origin line (also its id).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The checkpoint signer.
+    pub fn signer(&self) -> &Arc<CheckpointSigner> {
+        &self.signer
+    }
+
+    /// The signed-note verifier key (`name+id+key`) auditors pin.
+    pub fn vkey(&self) -> String {
+        self.signer.vkey()
+    }
+
+    /// The verifier for this log's checkpoints.
+    pub fn verifier(&self) -> Verifier {
+        self.signer.verifier()
+    }
+
+    /// Notified whenever entries are enqueued; the sequencer waits on it.
+    pub fn wake_handle(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// The storage behind the log.
+    pub fn store(&self) -> &Arc<dyn AuditStore> {
+        &self.store
+    }
+
+    /// A pseudonymous id for an identifier of kind `kind`.
+    pub fn pseudonym(&self, kind: &str, value: &str) -> String {
+        self.pseudonyms.id(kind, value)
+    }
+
+    /// The gateway itself as actor (start-up, shutdown, background work).
+    pub fn system_actor(&self) -> Actor {
+        Actor {
+            kind: "system".to_owned(),
+            id: format!("instance:{}", self.instance_id),
+            auth_method: "none".to_owned(),
+            client_id: None,
+        }
+    }
+
+    /// An operator at the command line of this host.
+    pub fn operator_actor(&self) -> Actor {
+        Actor {
+            kind: "operator".to_owned(),
+            id: format!("cli@{}", self.instance_id),
+            auth_method: "host".to_owned(),
+            client_id: None,
+        }
+    }
+
+    /// An authenticated caller, by token subject (pseudonymised here).
+    pub fn subject_actor(
+        &self,
+        kind: &str,
+        subject: &str,
+        auth_method: &str,
+        client_id: Option<&str>,
+    ) -> Actor {
+        Actor {
+            kind: kind.to_owned(),
+            id: self.pseudonym("subject", subject),
+            auth_method: auth_method.to_owned(),
+            client_id: client_id.map(|c| self.pseudonym("client", c)),
+        }
+    }
+
+    /// A new event with id, time, log id and origin filled in.
+    pub fn event(
+        &self,
+        action: &str,
+        actor: Actor,
+        result: &str,
+        source_ip: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            v: FORMAT_VERSION,
+            log_id: self.origin.clone(),
+            event_id: uuid::Uuid::now_v7().to_string(),
+            time_us: self.clock.now().timestamp_micros(),
+            actor,
+            origin: Origin {
+                instance: self.instance_id.clone(),
+                source_ip,
+            },
+            action: action.to_owned(),
+            outcome: Outcome {
+                result: result.to_owned(),
+                reason_code: None,
+            },
+            target: None,
+            request_id: None,
+            trace_id: None,
+            policy_version: None,
+            record_digest: None,
+        }
+    }
+
+    /// A target with a pseudonymous id.
+    pub fn target(
+        &self,
+        kind: &str,
+        id: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> Target {
+        Target {
+            kind: kind.to_owned(),
+            id: self.pseudonym(kind, id),
+            state_before: before.map(str::to_owned),
+            state_after: after.map(str::to_owned),
+        }
+    }
+
+    /// Records events on their own (one transaction, all or none). Use cases
+    /// that change state record through their store method instead, in the
+    /// same transaction as the change.
+    pub async fn record(&self, events: &[AuditEvent]) -> Result<(), AuditError> {
+        let encoded = encode_all(events)?;
+        self.store
+            .audit_enqueue(&encoded, self.clock.now().timestamp_micros())
+            .await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// The newest checkpoint.
+    pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, AuditError> {
+        Ok(self.store.audit_latest_checkpoint().await?)
+    }
+
+    /// Leaf hashes `[0, size)`, read page by page.
+    pub(crate) async fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, AuditError> {
+        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        while (out.len() as u64) < size {
+            let want =
+                u32::try_from((size - out.len() as u64).min(u64::from(PAGE))).unwrap_or(PAGE);
+            let page = self.store.audit_leaf_hashes(out.len() as u64, want).await?;
+            if page.is_empty() {
+                return Err(AuditError::Proof(format!(
+                    "the log holds fewer than {size} entries"
+                )));
+            }
+            out.extend(page);
+        }
+        Ok(out)
+    }
+
+    /// The tree size of the newest checkpoint (0 when none yet).
+    async fn checkpointed_size(&self) -> Result<u64, AuditError> {
+        Ok(self
+            .latest_checkpoint()
+            .await?
+            .map(|c| c.tree_size)
+            .unwrap_or(0))
+    }
+
+    /// Inclusion proof of an event in the tree of `tree_size` (default: the
+    /// newest checkpoint). Returns `(leaf index, tree size, proof)`.
+    pub async fn inclusion_proof(
+        &self,
+        event_id: &str,
+        tree_size: Option<u64>,
+    ) -> Result<Option<(u64, u64, Vec<Hash>)>, AuditError> {
+        let Some(index) = self.store.audit_index_of(event_id).await? else {
+            return Ok(None);
+        };
+        let size = match tree_size {
+            Some(size) => size,
+            None => self.checkpointed_size().await?,
+        };
+        if index >= size {
+            return Err(AuditError::Proof(format!(
+                "event {event_id} has index {index}, not inside a tree of size {size}"
+            )));
+        }
+        self.ensure_checkpointed(size).await?;
+        let leaves = self.leaf_hashes(size).await?;
+        let proof = merkle::inclusion_proof(&leaves, index)
+            .map_err(|e| AuditError::Proof(e.to_string()))?;
+        Ok(Some((index, size, proof)))
+    }
+
+    /// Consistency proof between two checkpointed tree sizes (RFC 6962 §2.1.2).
+    pub async fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<Hash>, AuditError> {
+        if old_size > new_size {
+            return Err(AuditError::Proof(
+                "from_size must not exceed to_size".to_owned(),
+            ));
+        }
+        self.ensure_checkpointed(new_size).await?;
+        let leaves = self.leaf_hashes(new_size).await?;
+        merkle::consistency_proof(&leaves, old_size, new_size)
+            .map_err(|e| AuditError::Proof(e.to_string()))
+    }
+
+    async fn ensure_checkpointed(&self, size: u64) -> Result<(), AuditError> {
+        if self.store.audit_checkpoint_at(size).await?.is_none() {
+            return Err(AuditError::Proof(format!("no checkpoint of size {size}")));
+        }
+        Ok(())
+    }
+}
+
+/// Encodes events with the format rules enforced.
+pub fn encode_all(events: &[AuditEvent]) -> Result<Vec<(String, Vec<u8>)>, AuditError> {
+    events
+        .iter()
+        .map(|e| Ok((e.event_id.clone(), e.try_encode()?)))
+        .collect()
+}
