@@ -17,8 +17,10 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod policy;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
