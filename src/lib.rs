@@ -14,6 +14,7 @@
 //! ring, reloading certificates, dev CA), [`telemetry`] (logs, traces,
 //! metrics), [`startup`] (wiring) and [`cli`].
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;

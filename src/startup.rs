@@ -10,8 +10,11 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use secrecy::ExposeSecret;
 
+use crate::auth::SystemClock;
+use crate::auth::setup::{AuthSetupError, build_verifier};
 use crate::config::{Profile, Settings};
 use crate::http;
+use crate::http::auth::Authenticator;
 use crate::store::{self, ConnectOptions, Store};
 use crate::telemetry::Metrics;
 use crate::tls::{self, ConnectionInfo, ReloadingCertResolver};
@@ -35,6 +38,9 @@ pub enum StartupError {
     /// Certificates or TLS settings are unusable.
     #[error("tls: {0}")]
     Tls(#[from] tls::TlsError),
+    /// Access-token verification cannot be set up.
+    #[error("auth: {0}")]
+    Auth(#[from] AuthSetupError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {
@@ -93,6 +99,8 @@ impl Application {
         let cert_watcher =
             resolver.spawn_watcher(Duration::from_secs(settings.tls.reload_interval_secs));
 
+        let verifier = build_verifier(&settings, Arc::new(SystemClock))?;
+        let authenticator = web::Data::new(Authenticator::new(verifier, &settings));
         let store = open_store(&settings).await?;
         let listener = TcpListener::bind(settings.bind).map_err(|e| StartupError::Bind {
             addr: settings.bind,
@@ -112,6 +120,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(authenticator.clone())
                 .configure(|cfg| http::configure_extractors(cfg, &http_settings))
                 .configure(http::routes)
                 .default_service(web::to(http::errors::not_found))
