@@ -519,7 +519,10 @@ impl Settings {
                 "must not exceed auth.jwks_refresh_interval_secs",
             ));
         }
-        for (key, value) in [("auth.issuer", &auth.issuer), ("auth.audience", &auth.audience)] {
+        for (key, value) in [
+            ("auth.issuer", &auth.issuer),
+            ("auth.audience", &auth.audience),
+        ] {
             if value.as_deref().is_some_and(str::is_empty) {
                 return Err(invalid(key, "must not be empty"));
             }
@@ -633,7 +636,10 @@ mod tests {
     fn production_needs_issuer_audience_and_keys() {
         assert!(production().validate().is_ok());
         for (key, clear) in [
-            ("auth.issuer", (|s: &mut Settings| s.auth.issuer = None) as fn(&mut Settings)),
+            (
+                "auth.issuer",
+                (|s: &mut Settings| s.auth.issuer = None) as fn(&mut Settings),
+            ),
             ("auth.audience", |s| s.auth.audience = None),
             ("auth.jwks_path", |s| s.auth.jwks_url = None),
         ] {
@@ -650,7 +656,10 @@ mod tests {
         s.auth.jwks_url = None;
         s.auth.jwks_path = Some(s.dev_dir().join("jwt-jwks.json"));
         let err = s.validate().unwrap_err().to_string();
-        assert!(err.contains("auth.jwks_path") && err.contains("dev"), "{err}");
+        assert!(
+            err.contains("auth.jwks_path") && err.contains("dev"),
+            "{err}"
+        );
 
         let mut s = production();
         s.auth.jwks_url = Some("http://idp/jwks".to_owned());
@@ -663,18 +672,31 @@ mod tests {
     fn jwks_url_must_be_https_and_exclusive() {
         let mut s = Settings::default();
         s.auth.jwks_url = Some("http://idp/jwks".to_owned());
-        assert!(s.validate().unwrap_err().to_string().contains("auth.jwks_url"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("auth.jwks_url")
+        );
         s.auth.jwks_allow_http = true;
         assert!(s.validate().is_ok());
         s.auth.jwks_path = Some("jwks.json".into());
-        assert!(s.validate().unwrap_err().to_string().contains("auth.jwks_url"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("auth.jwks_url")
+        );
     }
 
     #[test]
     fn bearer_tokens_default_to_dev_only() {
         let s = Settings::default();
         assert!(s.auth.bearer_allowed(Profile::Dev, RouteClass::Staff));
-        assert!(!s.auth.bearer_allowed(Profile::Production, RouteClass::Staff));
+        assert!(
+            !s.auth
+                .bearer_allowed(Profile::Production, RouteClass::Staff)
+        );
     }
 
     #[test]
@@ -685,7 +707,10 @@ mod tests {
             jail.set_env("KYC_AUTH__BEARER_ROUTE_CLASSES", "[applicant]");
             let s = Settings::load(None).unwrap();
             assert_eq!(s.auth.rate_limits.audit.per_ip_per_minute, 7);
-            assert_eq!(s.auth.bearer_route_classes, Some(vec![RouteClass::Applicant]));
+            assert_eq!(
+                s.auth.bearer_route_classes,
+                Some(vec![RouteClass::Applicant])
+            );
             jail.set_env("KYC_AUTH__RATE_LIMITS__AUDIT__PER_IP_PER_MINUTE", "0");
             let err = Settings::load(None).unwrap_err().to_string();
             assert!(err.contains("auth.rate_limits.audit"), "{err}");

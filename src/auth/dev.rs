@@ -195,7 +195,10 @@ mod tests {
         assert_eq!(first.kid(), second.kid());
         let published = std::fs::read_to_string(jwks).unwrap();
         assert!(published.contains(&first.kid()));
-        assert!(!published.contains("\"d\""), "private half published: {published}");
+        assert!(
+            !published.contains("\"d\""),
+            "private half published: {published}"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

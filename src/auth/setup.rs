@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::Clock;
+#[cfg(test)]
+use super::dev::DevKey;
 use super::dev::{self, DevKeyError};
 use super::error::{JwksError, ProviderError};
 use super::jwks::{Jwks, JwksCache, JwksCacheConfig, JwksSource};
@@ -103,4 +105,52 @@ fn refuse_dev_key(
     }
     config.denied_kids.push(dev_kid);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::clock::SystemClock;
+    use crate::config::AuthSettings;
+
+    fn production(data_dir: &std::path::Path, jwks: std::path::PathBuf) -> Settings {
+        Settings {
+            profile: Profile::Production,
+            data_dir: data_dir.to_owned(),
+            auth: AuthSettings {
+                issuer: Some("https://idp.bank.example".to_owned()),
+                audience: Some("kyc-gateway".to_owned()),
+                jwks_path: Some(jwks),
+                ..AuthSettings::default()
+            },
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn production_refuses_a_jwks_holding_the_dev_key() {
+        crate::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let (dev_key, dev_jwks) = dev::ensure_dev_key(&dir.path().join("dev")).unwrap();
+        // A copy outside the dev directory is still the dev key.
+        let copy = dir.path().join("idp-jwks.json");
+        std::fs::copy(&dev_jwks, &copy).unwrap();
+        let err = build_verifier(&production(dir.path(), copy), Arc::new(SystemClock))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dev signing key"), "{err}");
+        // Pointing into the dev directory (e.g. through a symlink) is refused too.
+        let err = build_verifier(&production(dir.path(), dev_jwks), Arc::new(SystemClock))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dev directory"), "{err}");
+
+        // The bank's own JWKS is fine, and the dev kid is denied per token anyway.
+        let idp = DevKey::generate().unwrap();
+        let idp_jwks = dir.path().join("bank-jwks.json");
+        std::fs::write(&idp_jwks, idp.jwks_json()).unwrap();
+        let verifier =
+            build_verifier(&production(dir.path(), idp_jwks), Arc::new(SystemClock)).unwrap();
+        assert_eq!(verifier.config().denied_kids, vec![dev_key.kid()]);
+    }
 }

@@ -88,7 +88,10 @@ mod tests {
             ip("2001:db8::1")
         );
         // Nothing usable: the proxy itself.
-        assert_eq!(resolve(ip("10.0.0.1"), &headers(&[]), &proxies), ip("10.0.0.1"));
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &headers(&[]), &proxies),
+            ip("10.0.0.1")
+        );
         assert_eq!(
             resolve(ip("10.0.0.1"), &headers(&["1.1.1.1, garbage"]), &proxies),
             ip("10.0.0.1")

@@ -144,8 +144,16 @@ mod tests {
         let other = BucketKey::ip(RouteClass::Staff, IpAddr::from([192, 0, 2, 1]));
         assert!(limiter.check(other, 3, t0).is_ok());
         // One token back after 20 s.
-        assert!(limiter.check(ip(1), 3, t0 + Duration::from_secs(20)).is_ok());
-        assert!(limiter.check(ip(1), 3, t0 + Duration::from_secs(20)).is_err());
+        assert!(
+            limiter
+                .check(ip(1), 3, t0 + Duration::from_secs(20))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check(ip(1), 3, t0 + Duration::from_secs(20))
+                .is_err()
+        );
     }
 
     #[test]
@@ -158,7 +166,9 @@ mod tests {
         assert!(limiter.check(ip(3), 60, t0).is_err());
         assert_eq!(limiter.len(), 2);
         // A second later both have refilled, are idle and make room.
-        limiter.check(ip(3), 60, t0 + Duration::from_secs(1)).unwrap();
+        limiter
+            .check(ip(3), 60, t0 + Duration::from_secs(1))
+            .unwrap();
         assert_eq!(limiter.len(), 1);
     }
 

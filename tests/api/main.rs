@@ -7,6 +7,7 @@
 )]
 //! auditor or an operator would. One binary; one file per area.
 
+mod auth;
 mod cli;
 mod errors;
 mod health;

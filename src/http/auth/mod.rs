@@ -16,8 +16,8 @@ use actix_web::http::header::{self, HeaderName};
 use actix_web::{HttpMessage, HttpRequest};
 
 use self::failures::{AuthFailure, AuthFailureKind, AuthFailureSink, LogOnly, report};
-use self::principal::RequestFacts;
 pub use self::principal::Principal;
+use self::principal::RequestFacts;
 use super::errors::{ApiError, ErrorCode};
 use super::middleware::RequestContext;
 use super::rate_limit::{BucketKey, RateLimiter, retry_after_secs};
@@ -102,11 +102,8 @@ impl Authenticator {
                 return Err(self.refuse(&facts, class, Refusal::Token(error, scheme)));
             }
         };
-        let mut context = verifier::RequestContext::new(
-            facts.method.clone(),
-            self.htu(req),
-            scheme,
-        );
+        let mut context =
+            verifier::RequestContext::new(facts.method.clone(), self.htu(req), scheme);
         context.client_cert_der = req
             .conn_data::<ConnectionInfo>()
             .and_then(|info| info.client_certificate.as_ref())
@@ -123,7 +120,13 @@ impl Authenticator {
         {
             report(
                 self.failures.as_ref(),
-                &failure(&facts, class, AuthFailureKind::Authentication, reason, Some(&verified.subject)),
+                &failure(
+                    &facts,
+                    class,
+                    AuthFailureKind::Authentication,
+                    reason,
+                    Some(&verified.subject),
+                ),
             );
             return Err(self.step_up(reason));
         }
@@ -199,7 +202,11 @@ impl Authenticator {
     }
 
     /// Staff routes' login strength and recency (RFC 9470), from config.
-    fn check_staff_login(&self, acr: Option<&str>, auth_time: Option<i64>) -> Result<(), &'static str> {
+    fn check_staff_login(
+        &self,
+        acr: Option<&str>,
+        auth_time: Option<i64>,
+    ) -> Result<(), &'static str> {
         let accepted = &self.settings.staff_acr_values;
         if !accepted.is_empty() && !acr.is_some_and(|a| accepted.iter().any(|v| v == a)) {
             return Err("acr too weak for staff routes");
@@ -263,8 +270,11 @@ impl Authenticator {
                     AuthError::Insufficient(_) => ErrorCode::Forbidden,
                     AuthError::Unavailable(_) => ErrorCode::AuthenticationUnavailable,
                 };
-                ApiError::new(code, format!("The request was not authenticated: {reason}."))
-                    .with_header(header::WWW_AUTHENTICATE, &error.www_authenticate(scheme))
+                ApiError::new(
+                    code,
+                    format!("The request was not authenticated: {reason}."),
+                )
+                .with_header(header::WWW_AUTHENTICATE, &error.www_authenticate(scheme))
             }
         }
     }
