@@ -185,6 +185,10 @@ impl DevKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::test_support::{
+        AUD, Arc, Fixed, ISS, JwksCache, ManualClock, NOW, Role, Verifier, VerifierConfig,
+        bearer_ctx,
+    };
 
     #[test]
     fn dev_key_is_created_once_with_private_permissions() {
@@ -208,5 +212,30 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[tokio::test]
+    async fn dev_key_mints_verifiable_tokens() {
+        let dev = DevKey::generate().unwrap();
+        let clock = Arc::new(ManualClock::new(NOW));
+        let cache = Arc::new(JwksCache::with_fetcher(
+            Arc::new(Fixed(dev.jwks_json())),
+            300,
+            30,
+            clock.clone(),
+        ));
+        let verifier = Verifier::new(VerifierConfig::new(ISS, AUD), cache, clock.clone()).unwrap();
+        let claims = json!({"iss": ISS, "aud": AUD, "sub": "dev", "roles": "admin"});
+        let token = dev
+            .mint_at(
+                claims.as_object().unwrap(),
+                &dev.kid(),
+                Duration::from_secs(60),
+                clock.as_ref(),
+            )
+            .unwrap();
+        let v = verifier.verify(&token, &bearer_ctx()).await.unwrap();
+        assert_eq!(v.roles, vec![Role::Admin]);
+        assert_eq!(v.algorithm, jsonwebtoken::Algorithm::EdDSA);
     }
 }

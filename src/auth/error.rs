@@ -152,3 +152,21 @@ pub enum ProviderError {
     #[error("a different jsonwebtoken CryptoProvider is already installed")]
     ForeignProviderInstalled,
 }
+
+#[cfg(test)]
+mod tests {
+    //! The RFC 6750 challenge.
+
+    use crate::auth::test_support::*;
+
+    #[test]
+    fn www_authenticate_bearer() {
+        let err = AuthError::InvalidToken("token expired");
+        assert_eq!(
+            err.www_authenticate(AuthScheme::Bearer),
+            "Bearer error=\"invalid_token\", error_description=\"token expired\""
+        );
+        assert_eq!(err.http_status(), 401);
+        assert_eq!(AuthError::Insufficient("x").http_status(), 403);
+    }
+}

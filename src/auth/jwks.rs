@@ -611,3 +611,124 @@ impl JwksCache {
         self.attempts.fetch_add(1, Ordering::SeqCst);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Key lookup, refetch limits under load, file refresh and JWKS parsing rules.
+
+    use crate::auth::test_support::*;
+
+    #[tokio::test]
+    async fn unknown_kids_cause_at_most_one_fetch_sequential() {
+        let e = env();
+        e.cache.key("ed1").await.unwrap();
+        assert_eq!(e.cache.fetch_count(), 1);
+        e.clock.advance(31);
+        for i in 0..1000 {
+            let err = e.cache.key(&format!("unknown-{i}")).await.unwrap_err();
+            assert_eq!(err, AuthError::InvalidToken("unknown kid"));
+        }
+        assert_eq!(e.cache.fetch_count(), 2);
+        assert_eq!(
+            e.fetcher.count.load(Ordering::SeqCst),
+            e.cache.fetch_count()
+        );
+        // Within the interval no further fetch happens.
+        e.cache.key("still-unknown").await.unwrap_err();
+        assert_eq!(e.cache.fetch_count(), 2);
+    }
+
+    #[tokio::test]
+    async fn unknown_kids_cause_at_most_one_fetch_concurrent() {
+        let e = env();
+        e.cache.key("ed1").await.unwrap();
+        e.clock.advance(31);
+        let before = e.cache.fetch_count();
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..1000 {
+            let cache = e.cache.clone();
+            set.spawn(async move { cache.key(&format!("u{i}")).await });
+        }
+        while let Some(r) = set.join_next().await {
+            assert!(r.unwrap().is_err());
+        }
+        assert!(e.cache.fetch_count() - before <= 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_cold_start_fetches_once() {
+        let e = env();
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let cache = e.cache.clone();
+            set.spawn(async move { cache.key("ed1").await.is_ok() });
+        }
+        while let Some(r) = set.join_next().await {
+            assert!(r.unwrap());
+        }
+        assert_eq!(e.cache.fetch_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn file_source_and_refresh_interval() {
+        let keys = Keys::new();
+        let dir = std::env::temp_dir().join(format!("auth-core-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jwks.json");
+        std::fs::write(&path, keys.jwks()).unwrap();
+        let clock = Arc::new(ManualClock::new(NOW));
+        let cache = JwksCache::new(
+            JwksCacheConfig::new(JwksSource::File(path.clone())),
+            clock.clone(),
+        )
+        .unwrap();
+        cache.key("ec1").await.unwrap();
+        for i in 0..1000 {
+            cache.key(&format!("x{i}")).await.unwrap_err();
+        }
+        assert_eq!(cache.fetch_count(), 1);
+        // After the refresh interval the next lookup refreshes.
+        clock.advance(301);
+        cache.key("ec1").await.unwrap();
+        assert_eq!(cache.fetch_count(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn jwks_parsing_rules() {
+        let keys = Keys::new();
+        let jwks = Jwks::parse(keys.jwks().as_bytes()).unwrap();
+        assert_eq!(jwks.len(), 3);
+        assert_eq!(jwks.skipped(), 2);
+        let dup = json!({"keys": [ec_jwk(&keys.ec, Some("a")), ec_jwk(&keys.ec, Some("a"))]});
+        assert_eq!(
+            Jwks::parse(dup.to_string().as_bytes()).unwrap_err(),
+            JwksError::DuplicateKid
+        );
+        let mut private = ec_jwk(&keys.ec, Some("p"));
+        private["d"] = json!("AAAA");
+        let doc = json!({ "keys": [private] }).to_string();
+        assert_eq!(
+            Jwks::parse(doc.as_bytes()).unwrap_err(),
+            JwksError::PrivateKeyMaterial
+        );
+        // A 1024-bit RSA key is skipped.
+        let small =
+            json!({"keys": [{"kty": "RSA", "kid": "r", "n": b64(&[0xff; 128]), "e": "AQAB"}]});
+        assert!(
+            Jwks::parse(small.to_string().as_bytes())
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn http_url_needs_flag() {
+        let clock = Arc::new(ManualClock::new(NOW));
+        let cfg = JwksCacheConfig::new(JwksSource::Url("http://127.0.0.1:1/jwks".into()));
+        assert_eq!(
+            JwksCache::new(cfg, clock).unwrap_err(),
+            JwksError::InsecureUrl
+        );
+    }
+}

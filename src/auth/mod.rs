@@ -22,7 +22,7 @@ pub mod setup;
 pub mod verifier;
 
 #[cfg(test)]
-mod tests;
+mod test_support;
 
 pub use claims::{Confirmation, Role, SenderBinding, VerifiedToken};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -352,3 +352,411 @@ pub(crate) fn verify_signature(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Algorithms, header and claim rules, and sender constraints (mTLS, DPoP), with a
+    //! manual clock and an in-memory JWKS fetcher.
+
+    use crate::auth::test_support::*;
+
+    #[tokio::test]
+    async fn eddsa_accepted_with_claims() {
+        let e = env();
+        let v = e
+            .verifier
+            .verify(&e.ed_token(&base_claims()), &bearer_ctx())
+            .await
+            .unwrap();
+        assert_eq!(v.subject, "user-1");
+        assert_eq!(v.roles, vec![Role::Officer, Role::SeniorOfficer]);
+        assert_eq!(v.acr.as_deref(), Some("urn:bank:loa:high"));
+        assert_eq!(v.auth_time, Some(NOW - 5));
+        assert_eq!(v.client(), Some("kyc-portal"));
+        assert_eq!(v.binding, SenderBinding::Unbound);
+        assert!(v.require_any_role(&[Role::Admin]).is_err());
+    }
+
+    #[tokio::test]
+    async fn es256_accepted() {
+        let e = env();
+        let t = e.token("ES256", "ec1", &base_claims());
+        e.verifier.verify(&t, &bearer_ctx()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn ps256_accepted() {
+        let e = env();
+        let t = e.token("PS256", "rsa1", &base_claims());
+        e.verifier.verify(&t, &bearer_ctx()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn alg_none_rejected() {
+        let e = env();
+        let t = compact(
+            &json!({"alg": "none", "kid": "ed1"}),
+            &base_claims(),
+            |_| b"x".to_vec(),
+        );
+        assert_eq!(
+            reason(&e, &t).await,
+            AuthError::InvalidToken("algorithm not allowed")
+        );
+        let unsigned = format!("{}.", t.rsplit_once('.').unwrap().0);
+        assert!(matches!(
+            reason(&e, &unsigned).await,
+            AuthError::InvalidToken(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn hs256_with_public_key_as_secret_rejected() {
+        let e = env();
+        for (kid, secret) in [
+            ("ed1", e.keys.ed.public_key().as_ref().to_vec()),
+            ("rsa1", e.keys.jwks().into_bytes()),
+        ] {
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
+            let t = compact(&json!({"alg": "HS256", "kid": kid}), &base_claims(), |m| {
+                ring::hmac::sign(&key, m).as_ref().to_vec()
+            });
+            assert_eq!(
+                reason(&e, &t).await,
+                AuthError::InvalidToken("algorithm not allowed")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn rs256_rejected() {
+        let e = env();
+        let t = e.token("RS256", "rsa1", &base_claims());
+        assert_eq!(
+            reason(&e, &t).await,
+            AuthError::InvalidToken("algorithm not allowed")
+        );
+    }
+
+    #[tokio::test]
+    async fn alg_key_mismatch_rejected() {
+        let e = env();
+        // ES256 header pointing at the RSA key: the key decides the algorithm.
+        let t = e.token("ES256", "rsa1", &base_claims());
+        assert_eq!(
+            reason(&e, &t).await,
+            AuthError::InvalidToken("algorithm does not match key")
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_signature_rejected() {
+        let e = env();
+        let good = e.ed_token(&base_claims());
+        let other = e.token("EdDSA", "ed1", &json!({"sub": "x"}));
+        let forged = format!(
+            "{}.{}",
+            good.rsplit_once('.').unwrap().0,
+            other.rsplit_once('.').unwrap().1
+        );
+        assert_eq!(
+            reason(&e, &forged).await,
+            AuthError::InvalidToken("signature invalid")
+        );
+    }
+
+    async fn claim_case(mutate: impl FnOnce(&mut Value), expected: &'static str) {
+        let e = env();
+        let mut c = base_claims();
+        mutate(&mut c);
+        let t = e.ed_token(&c);
+        let err = reason(&e, &t).await;
+        assert_eq!(err, AuthError::InvalidToken(expected));
+        assert!(!err.to_string().contains(&t));
+    }
+
+    fn remove(c: &mut Value, k: &str) {
+        c.as_object_mut().unwrap().remove(k);
+    }
+
+    #[tokio::test]
+    async fn missing_aud_rejected() {
+        claim_case(|c| remove(c, "aud"), "aud missing").await;
+    }
+
+    #[tokio::test]
+    async fn missing_iss_rejected() {
+        claim_case(|c| remove(c, "iss"), "iss missing").await;
+    }
+
+    #[tokio::test]
+    async fn missing_sub_rejected() {
+        claim_case(|c| remove(c, "sub"), "sub missing").await;
+    }
+
+    #[tokio::test]
+    async fn missing_exp_rejected() {
+        claim_case(|c| remove(c, "exp"), "exp missing").await;
+    }
+
+    #[tokio::test]
+    async fn other_aud_rejected() {
+        claim_case(
+            |c| c["aud"] = json!("https://other.example"),
+            "audience mismatch",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn other_iss_rejected() {
+        claim_case(
+            |c| c["iss"] = json!("https://evil.example"),
+            "issuer mismatch",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn exp_as_string_rejected() {
+        claim_case(
+            |c| c["exp"] = json!((NOW + 300).to_string()),
+            "exp is not a number",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn nbf_as_string_rejected() {
+        claim_case(|c| c["nbf"] = json!(NOW.to_string()), "nbf is not a number").await;
+    }
+
+    #[tokio::test]
+    async fn iat_as_string_rejected() {
+        claim_case(|c| c["iat"] = json!(NOW.to_string()), "iat is not a number").await;
+    }
+
+    #[tokio::test]
+    async fn iat_61s_future_rejected() {
+        claim_case(|c| c["iat"] = json!(NOW + 61), "iat in the future").await;
+    }
+
+    #[tokio::test]
+    async fn nbf_future_rejected() {
+        claim_case(|c| c["nbf"] = json!(NOW + 61), "token not yet valid").await;
+    }
+
+    #[tokio::test]
+    async fn expired_rejected() {
+        claim_case(|c| c["exp"] = json!(NOW - 11), "token expired").await;
+    }
+
+    #[tokio::test]
+    async fn roles_malformed_rejected() {
+        claim_case(|c| c["roles"] = json!([1, 2]), "roles claim malformed").await;
+    }
+
+    #[tokio::test]
+    async fn iat_9s_future_accepted_and_leeway() {
+        let e = env();
+        let mut c = base_claims();
+        c["iat"] = json!(NOW + 9);
+        c["nbf"] = json!(NOW + 9);
+        e.verifier
+            .verify(&e.ed_token(&c), &bearer_ctx())
+            .await
+            .unwrap();
+        // exp 5 s in the past is within the 10 s leeway.
+        c["exp"] = json!(NOW - 5);
+        e.verifier
+            .verify(&e.ed_token(&c), &bearer_ctx())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn header_rules() {
+        let e = env();
+        let c = base_claims();
+        let sign = |h: Value| compact(&h, &c, |m| e.keys.sign("EdDSA", m));
+        assert_eq!(
+            reason(&e, &sign(json!({"alg": "EdDSA"}))).await,
+            AuthError::InvalidToken("kid missing")
+        );
+        assert_eq!(
+            reason(
+                &e,
+                &sign(json!({"alg": "EdDSA", "kid": "ed1", "typ": "dpop+jwt"}))
+            )
+            .await,
+            AuthError::InvalidToken("unexpected typ")
+        );
+        // typ JWT and application/at+jwt are fine; jku/x5u are ignored for key selection.
+        for typ in ["JWT", "application/at+jwt"] {
+            let t = sign(json!({"alg": "EdDSA", "kid": "ed1", "typ": typ,
+                "jku": "https://evil.example/jwks", "x5u": "https://evil.example/c"}));
+            e.verifier.verify(&t, &bearer_ctx()).await.unwrap();
+        }
+        assert_eq!(
+            reason(
+                &e,
+                &sign(json!({"alg": "EdDSA", "kid": "ed1", "crit": ["exp"]}))
+            )
+            .await,
+            AuthError::InvalidToken("unsupported crit header")
+        );
+        let huge = "a".repeat(9000);
+        assert_eq!(
+            reason(&e, &format!("{huge}.b.c")).await,
+            AuthError::InvalidToken("token too large")
+        );
+        assert!(e.fetcher.count.load(Ordering::SeqCst) <= 1);
+    }
+
+    #[tokio::test]
+    async fn unbound_bearer_needs_allow_bearer() {
+        let e = env();
+        let mut ctx = bearer_ctx();
+        ctx.allow_bearer = false;
+        let err = e
+            .verifier
+            .verify(&e.ed_token(&base_claims()), &ctx)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            AuthError::InvalidToken("sender-constrained token required")
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_rejected() {
+        let e = env();
+        let t = e.token("EdDSA", "nope", &base_claims());
+        assert_eq!(reason(&e, &t).await, AuthError::InvalidToken("unknown kid"));
+    }
+
+    #[tokio::test]
+    async fn mtls_bound_token() {
+        let e = env();
+        let t = e.ed_token(&mtls_claims(b"cert-A"));
+        let mut ctx = RequestContext::new("GET", URL, AuthScheme::Bearer);
+        ctx.client_cert_der = Some(b"cert-A".to_vec());
+        let v = e.verifier.verify(&t, &ctx).await.unwrap();
+        assert_eq!(v.binding, SenderBinding::Mtls);
+        ctx.client_cert_der = Some(b"cert-B".to_vec());
+        assert_eq!(
+            e.verifier.verify(&t, &ctx).await.unwrap_err(),
+            AuthError::InvalidToken("certificate binding mismatch")
+        );
+        ctx.client_cert_der = None;
+        assert_eq!(
+            e.verifier.verify(&t, &ctx).await.unwrap_err(),
+            AuthError::InvalidToken("client certificate required")
+        );
+    }
+
+    #[tokio::test]
+    async fn dpop_valid_accepted() {
+        let (e, d, t) = dpop_setup();
+        // htu in the proof differs only in scheme/host case and default port.
+        let htu = "HTTPS://KYC.bank.example:443/v1/applicants/42";
+        let ctx = dpop_ctx(d.proof("GET", htu, &t, "j1", NOW));
+        let v = e.verifier.verify(&t, &ctx).await.unwrap();
+        assert_eq!(v.binding, SenderBinding::Dpop);
+    }
+
+    #[tokio::test]
+    async fn dpop_replayed_jti_rejected() {
+        let (e, d, t) = dpop_setup();
+        let p = d.proof("GET", URL, &t, "j1", NOW);
+        e.verifier.verify(&t, &dpop_ctx(p.clone())).await.unwrap();
+        assert_eq!(
+            e.verifier.verify(&t, &dpop_ctx(p)).await.unwrap_err(),
+            AuthError::InvalidDpopProof("dpop proof replayed")
+        );
+    }
+
+    #[tokio::test]
+    async fn dpop_wrong_htm_rejected() {
+        let (e, d, t) = dpop_setup();
+        let p = d.proof("POST", URL, &t, "j1", NOW);
+        assert_eq!(
+            e.verifier.verify(&t, &dpop_ctx(p)).await.unwrap_err(),
+            AuthError::InvalidDpopProof("htm mismatch")
+        );
+    }
+
+    #[tokio::test]
+    async fn dpop_wrong_htu_rejected() {
+        let (e, d, t) = dpop_setup();
+        let p = d.proof(
+            "GET",
+            "https://kyc.bank.example/v1/applicants/43",
+            &t,
+            "j1",
+            NOW,
+        );
+        assert_eq!(
+            e.verifier.verify(&t, &dpop_ctx(p)).await.unwrap_err(),
+            AuthError::InvalidDpopProof("htu mismatch")
+        );
+    }
+
+    #[tokio::test]
+    async fn dpop_wrong_ath_rejected() {
+        let (e, d, t) = dpop_setup();
+        let p = d.proof("GET", URL, "some-other-token", "j1", NOW);
+        assert_eq!(
+            e.verifier.verify(&t, &dpop_ctx(p)).await.unwrap_err(),
+            AuthError::InvalidDpopProof("ath mismatch")
+        );
+    }
+
+    #[tokio::test]
+    async fn dpop_other_key_and_stale_iat_rejected() {
+        let (e, d, t) = dpop_setup();
+        let p = Dpop::new().proof("GET", URL, &t, "j1", NOW);
+        assert_eq!(
+            e.verifier.verify(&t, &dpop_ctx(p)).await.unwrap_err(),
+            AuthError::InvalidDpopProof("jkt mismatch")
+        );
+        let p = d.proof("GET", URL, &t, "j2", NOW - 61);
+        assert_eq!(
+            e.verifier.verify(&t, &dpop_ctx(p)).await.unwrap_err(),
+            AuthError::InvalidDpopProof("iat outside window")
+        );
+    }
+
+    #[tokio::test]
+    async fn dpop_bound_token_as_bearer_rejected() {
+        let (e, d, t) = dpop_setup();
+        let mut ctx = dpop_ctx(d.proof("GET", URL, &t, "j1", NOW));
+        ctx.authorization_scheme = AuthScheme::Bearer;
+        ctx.allow_bearer = true;
+        let err = e.verifier.verify(&t, &ctx).await.unwrap_err();
+        assert_eq!(
+            err,
+            AuthError::DpopRequired("dpop-bound token used as bearer")
+        );
+        assert_eq!(
+            err.www_authenticate(AuthScheme::Bearer),
+            "DPoP error=\"invalid_token\", error_description=\"dpop-bound token used as bearer\", algs=\"PS256 ES256 EdDSA\""
+        );
+    }
+
+    #[tokio::test]
+    async fn dpop_missing_proof_and_unbound_dpop_rejected() {
+        let (e, _d, t) = dpop_setup();
+        let ctx = RequestContext::new("GET", URL, AuthScheme::DPoP);
+        assert_eq!(
+            e.verifier.verify(&t, &ctx).await.unwrap_err(),
+            AuthError::InvalidDpopProof("dpop proof missing")
+        );
+        let unbound = e.ed_token(&base_claims());
+        assert_eq!(
+            e.verifier.verify(&unbound, &ctx).await.unwrap_err(),
+            AuthError::InvalidToken("token is not dpop-bound")
+        );
+    }
+}
