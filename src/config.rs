@@ -2,13 +2,15 @@
 //! validated once at start-up. Owns the `dev`/`production` profile rules; it
 //! must not open files other than the config file, nor touch the network.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+
+use crate::auth::RouteClass;
 
 /// The deployment profile decides which shortcuts are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -50,6 +52,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Logs, traces and metrics.
     pub telemetry: TelemetrySettings,
+    /// Access tokens, roles and rate limits.
+    pub auth: AuthSettings,
     /// The audit log.
     pub audit: AuditSettings,
 }
@@ -74,6 +78,139 @@ pub struct AuditSettings {
     pub sequencer_batch: u32,
     /// A checkpoint is re-signed at least this often.
     pub checkpoint_max_age_secs: u64,
+}
+
+/// Issuer: the `iss` the dev profile expects (and `dev token` mints) by default.
+pub const DEV_ISSUER: &str = "https://kyc-gateway.dev.invalid/dev-issuer";
+/// Audience: the `aud` the dev profile expects (and `dev token` mints) by default.
+pub const DEV_AUDIENCE: &str = "kyc-gateway";
+
+/// Access-token verification, route-class policy and rate limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Expected `iss`, compared exactly. Required in production; dev default [`DEV_ISSUER`].
+    pub issuer: Option<String>,
+    /// This gateway's audience, must be in `aud`. Required in production; dev default
+    /// [`DEV_AUDIENCE`].
+    pub audience: Option<String>,
+    /// JWKS file of the identity provider (exclusive with `jwks_url`).
+    pub jwks_path: Option<PathBuf>,
+    /// `https://` JWKS URL of the identity provider (exclusive with `jwks_path`).
+    pub jwks_url: Option<String>,
+    /// Dev profile only, for tests against a local fake: allow an `http://` `jwks_url`.
+    pub jwks_allow_http: bool,
+    /// Keys older than this are refetched on the next request.
+    pub jwks_refresh_interval_secs: u64,
+    /// At most one JWKS fetch per this interval, whatever triggers it (unknown `kid`s).
+    pub jwks_min_refetch_interval_secs: u64,
+    /// The claim holding the roles (a string or an array of strings).
+    pub roles_claim: String,
+    /// Route classes that accept tokens that are not sender-constrained (no
+    /// `cnf`). Unset: every class in dev, none in production (FAPI 2.0 §5.3.3).
+    pub bearer_route_classes: Option<Vec<RouteClass>>,
+    /// Staff and audit routes accept only tokens whose `acr` is one of these; empty
+    /// means no requirement.
+    pub staff_acr_values: Vec<String>,
+    /// Staff and audit routes need an `auth_time` at most this many seconds old.
+    pub staff_max_auth_age_secs: Option<u64>,
+    /// The URL clients use to reach the gateway (scheme and authority, e.g.
+    /// `https://kyc.bank.example`), for DPoP `htu` checks behind a proxy. Unset: the
+    /// request's own authority (`https://` + Host).
+    pub public_base_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed. Anyone else's is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Rate limits per route class.
+    pub rate_limits: RateLimits,
+    /// Upper bound of remembered rate-limit buckets (idle ones are evicted first).
+    pub rate_limit_max_entries: usize,
+}
+
+/// Rate limits, one per route class.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// The applicant routes.
+    pub applicant: RateLimit,
+    /// Staff routes.
+    pub staff: RateLimit,
+    /// Service (back-end) routes.
+    pub service: RateLimit,
+    /// Audit routes.
+    pub audit: RateLimit,
+}
+
+impl RateLimits {
+    /// The limit of `class`.
+    pub fn for_class(&self, class: RouteClass) -> RateLimit {
+        match class {
+            RouteClass::Applicant => self.applicant,
+            RouteClass::Staff => self.staff,
+            RouteClass::Service => self.service,
+            RouteClass::Audit => self.audit,
+        }
+    }
+}
+
+/// Requests per minute (a token bucket: the full minute may come as one burst).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Per token subject.
+    pub per_subject_per_minute: u32,
+    /// Per client IP (authenticated or not).
+    pub per_ip_per_minute: u32,
+}
+
+impl AuthSettings {
+    /// The route classes that accept unbound bearer tokens in `profile`.
+    pub fn bearer_allowed(&self, profile: Profile, class: RouteClass) -> bool {
+        match &self.bearer_route_classes {
+            Some(classes) => classes.contains(&class),
+            None => profile == Profile::Dev,
+        }
+    }
+
+    /// The issuer in effect (the dev default when unset).
+    pub fn effective_issuer(&self) -> &str {
+        self.issuer.as_deref().unwrap_or(DEV_ISSUER)
+    }
+
+    /// The audience in effect (the dev default when unset).
+    pub fn effective_audience(&self) -> &str {
+        self.audience.as_deref().unwrap_or(DEV_AUDIENCE)
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        let limit = |per_subject_per_minute, per_ip_per_minute| RateLimit {
+            per_subject_per_minute,
+            per_ip_per_minute,
+        };
+        Self {
+            issuer: None,
+            audience: None,
+            jwks_path: None,
+            jwks_url: None,
+            jwks_allow_http: false,
+            jwks_refresh_interval_secs: 300,
+            jwks_min_refetch_interval_secs: 30,
+            roles_claim: "roles".to_owned(),
+            bearer_route_classes: None,
+            staff_acr_values: Vec::new(),
+            staff_max_auth_age_secs: None,
+            public_base_url: None,
+            trusted_proxies: Vec::new(),
+            rate_limits: RateLimits {
+                applicant: limit(120, 600),
+                staff: limit(600, 1200),
+                service: limit(6000, 6000),
+                audit: limit(60, 120),
+            },
+            rate_limit_max_entries: 100_000,
+        }
+    }
 }
 
 /// Certificate, key and client-certificate settings.
@@ -172,6 +309,7 @@ impl Default for Settings {
                 otlp_endpoint: None,
                 service_name: "kyc-gateway".to_owned(),
             },
+            auth: AuthSettings::default(),
             audit: AuditSettings {
                 origin: DEV_AUDIT_ORIGIN.to_owned(),
                 signing_key_path: None,
@@ -247,6 +385,19 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Only the profile the file and environment select, without validating
+    /// anything else (so `dev token` can refuse production with a clear message).
+    pub fn load_profile(file: Option<&Path>) -> Result<Profile, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file(path));
+        }
+        figment
+            .merge(Env::prefixed("KYC_").split("__"))
+            .extract_inner("profile")
+            .map_err(|e| ConfigError::Parse(e.to_string()))
+    }
+
     /// The database URL in effect: the configured one, or SQLite under `data_dir`.
     pub fn effective_database_url(&self) -> SecretString {
         match &self.database_url {
@@ -284,6 +435,18 @@ impl Settings {
             (
                 "http.max_connections_per_worker",
                 self.http.max_connections_per_worker as u64,
+            ),
+            (
+                "audit.sequencer_interval_ms",
+                self.audit.sequencer_interval_ms,
+            ),
+            (
+                "audit.sequencer_batch",
+                u64::from(self.audit.sequencer_batch),
+            ),
+            (
+                "audit.checkpoint_max_age_secs",
+                self.audit.checkpoint_max_age_secs,
             ),
         ];
         for (key, value) in positive {
@@ -370,7 +533,7 @@ impl Settings {
             }
             self.validate_production_audit()?;
         }
-        Ok(())
+        self.validate_auth()
     }
 
     fn validate_production_audit(&self) -> Result<(), ConfigError> {
@@ -407,6 +570,131 @@ impl Settings {
         Ok(())
     }
 
+    /// The `auth` section's rules; production refuses the dev shortcuts.
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        let auth = &self.auth;
+        let invalid = |key: &'static str, reason: &str| ConfigError::Invalid {
+            key,
+            reason: reason.to_owned(),
+        };
+        let positive = [
+            (
+                "auth.jwks_refresh_interval_secs",
+                auth.jwks_refresh_interval_secs,
+            ),
+            (
+                "auth.rate_limit_max_entries",
+                auth.rate_limit_max_entries as u64,
+            ),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        for (key, limit) in [
+            ("auth.rate_limits.applicant", auth.rate_limits.applicant),
+            ("auth.rate_limits.staff", auth.rate_limits.staff),
+            ("auth.rate_limits.service", auth.rate_limits.service),
+            ("auth.rate_limits.audit", auth.rate_limits.audit),
+        ] {
+            if limit.per_subject_per_minute == 0 || limit.per_ip_per_minute == 0 {
+                return Err(invalid(
+                    key,
+                    "per_subject_per_minute and per_ip_per_minute must be greater than 0",
+                ));
+            }
+        }
+        if auth.jwks_min_refetch_interval_secs > auth.jwks_refresh_interval_secs {
+            return Err(invalid(
+                "auth.jwks_min_refetch_interval_secs",
+                "must not exceed auth.jwks_refresh_interval_secs",
+            ));
+        }
+        for (key, value) in [
+            ("auth.issuer", &auth.issuer),
+            ("auth.audience", &auth.audience),
+        ] {
+            if value.as_deref().is_some_and(str::is_empty) {
+                return Err(invalid(key, "must not be empty"));
+            }
+        }
+        if auth.roles_claim.is_empty() {
+            return Err(invalid("auth.roles_claim", "must not be empty"));
+        }
+        if auth.jwks_path.is_some() && auth.jwks_url.is_some() {
+            return Err(invalid(
+                "auth.jwks_url",
+                "set either auth.jwks_path or auth.jwks_url, not both",
+            ));
+        }
+        if let Some(raw) = &auth.jwks_url {
+            match url::Url::parse(raw) {
+                Ok(u) if u.scheme() == "https" && u.host().is_some() => {}
+                Ok(u) if u.scheme() == "http" && u.host().is_some() && auth.jwks_allow_http => {}
+                Ok(u) if u.scheme() == "http" => {
+                    return Err(invalid(
+                        "auth.jwks_url",
+                        "must be an https:// URL (http:// only with auth.jwks_allow_http in dev)",
+                    ));
+                }
+                _ => return Err(invalid("auth.jwks_url", "must be an https:// URL")),
+            }
+        }
+        if let Some(raw) = &auth.public_base_url {
+            match url::Url::parse(raw) {
+                Ok(u)
+                    if u.scheme() == "https"
+                        && u.host().is_some()
+                        && u.path() == "/"
+                        && u.query().is_none() => {}
+                _ => {
+                    return Err(invalid(
+                        "auth.public_base_url",
+                        "must be https://host[:port] without a path",
+                    ));
+                }
+            }
+        }
+        if self.profile == Profile::Production {
+            if auth.jwks_allow_http {
+                return Err(invalid(
+                    "auth.jwks_allow_http",
+                    "is a dev-profile test switch; production fetches keys over https only",
+                ));
+            }
+            if auth.issuer.is_none() {
+                return Err(invalid(
+                    "auth.issuer",
+                    "the production profile needs the identity provider's issuer",
+                ));
+            }
+            if auth.audience.is_none() {
+                return Err(invalid(
+                    "auth.audience",
+                    "the production profile needs this gateway's audience",
+                ));
+            }
+            if auth.jwks_path.is_none() && auth.jwks_url.is_none() {
+                return Err(invalid(
+                    "auth.jwks_path",
+                    "the production profile needs auth.jwks_path or auth.jwks_url; \
+                     the dev signing key is never trusted in production",
+                ));
+            }
+            if let Some(path) = &auth.jwks_path
+                && path.starts_with(self.dev_dir())
+            {
+                return Err(invalid(
+                    "auth.jwks_path",
+                    "points into the dev directory; the dev signing key is never \
+                     trusted in production",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The folder for generated development keys and certificates (git-ignored).
     pub fn dev_dir(&self) -> PathBuf {
         self.data_dir.join("dev")
@@ -425,6 +713,12 @@ mod tests {
                 cert_path: Some("cert.pem".into()),
                 key_path: Some("key.pem".into()),
                 ..Settings::default().tls
+            },
+            auth: AuthSettings {
+                issuer: Some("https://idp.bank.example".to_owned()),
+                audience: Some("kyc-gateway".to_owned()),
+                jwks_url: Some("https://idp.bank.example/jwks".to_owned()),
+                ..AuthSettings::default()
             },
             audit: AuditSettings {
                 origin: "bank.example/kyc-gateway/audit".into(),
@@ -462,6 +756,92 @@ mod tests {
                 .to_string()
                 .contains("audit.origin")
         );
+    }
+
+    #[test]
+    fn production_needs_issuer_audience_and_keys() {
+        assert!(production().validate().is_ok());
+        for (key, clear) in [
+            (
+                "auth.issuer",
+                (|s: &mut Settings| s.auth.issuer = None) as fn(&mut Settings),
+            ),
+            ("auth.audience", |s| s.auth.audience = None),
+            ("auth.jwks_path", |s| s.auth.jwks_url = None),
+        ] {
+            let mut s = production();
+            clear(&mut s);
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn production_never_trusts_the_dev_key_directory_nor_http() {
+        let mut s = production();
+        s.auth.jwks_url = None;
+        s.auth.jwks_path = Some(s.dev_dir().join("jwt-jwks.json"));
+        let err = s.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("auth.jwks_path") && err.contains("dev"),
+            "{err}"
+        );
+
+        let mut s = production();
+        s.auth.jwks_url = Some("http://idp/jwks".to_owned());
+        s.auth.jwks_allow_http = true;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("auth.jwks_allow_http"), "{err}");
+    }
+
+    #[test]
+    fn jwks_url_must_be_https_and_exclusive() {
+        let mut s = Settings::default();
+        s.auth.jwks_url = Some("http://idp/jwks".to_owned());
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("auth.jwks_url")
+        );
+        s.auth.jwks_allow_http = true;
+        assert!(s.validate().is_ok());
+        s.auth.jwks_path = Some("jwks.json".into());
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("auth.jwks_url")
+        );
+    }
+
+    #[test]
+    fn bearer_tokens_default_to_dev_only() {
+        let s = Settings::default();
+        assert!(s.auth.bearer_allowed(Profile::Dev, RouteClass::Staff));
+        assert!(
+            !s.auth
+                .bearer_allowed(Profile::Production, RouteClass::Staff)
+        );
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment::Jail's closure signature")]
+    fn auth_keys_come_from_the_environment_and_bad_ones_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KYC_AUTH__RATE_LIMITS__AUDIT__PER_IP_PER_MINUTE", "7");
+            jail.set_env("KYC_AUTH__BEARER_ROUTE_CLASSES", "[applicant]");
+            let s = Settings::load(None).unwrap();
+            assert_eq!(s.auth.rate_limits.audit.per_ip_per_minute, 7);
+            assert_eq!(
+                s.auth.bearer_route_classes,
+                Some(vec![RouteClass::Applicant])
+            );
+            jail.set_env("KYC_AUTH__RATE_LIMITS__AUDIT__PER_IP_PER_MINUTE", "0");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("auth.rate_limits.audit"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! metrics), [`startup`] (wiring) and [`cli`].
 
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kyc_gateway::cli::{AuditCommand, Cli, Command};
-use kyc_gateway::config::Settings;
+use kyc_gateway::cli::{AuditCommand, Cli, Command, DevCommand};
+use kyc_gateway::config::{Profile, Settings};
 use kyc_gateway::startup::{Application, open_store};
 use kyc_gateway::{openapi_json, telemetry};
 
@@ -22,6 +22,18 @@ fn main() -> ExitCode {
     {
         return kyc_gateway::audit::cli::verify(bundle, trusted_checkpoint.as_deref(), keys);
     }
+    if matches!(cli.command, Some(Command::Dev { .. }))
+        && matches!(
+            Settings::load_profile(cli.config.as_deref()),
+            Ok(Profile::Production)
+        )
+    {
+        eprintln!(
+            "kyc-gateway: `dev` commands are refused in the production profile; \
+             production never trusts the dev signing key"
+        );
+        return ExitCode::from(2);
+    }
     // Config errors come before logging exists: say them plainly on stderr.
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
@@ -30,6 +42,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Command::Dev {
+        command: DevCommand::Token { roles, sub, ttl },
+    }) = &cli.command
+    {
+        return dev_token(&settings, roles, sub, *ttl);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -58,7 +76,9 @@ fn main() -> ExitCode {
             Command::Audit(AuditCommand::Export { from, to, output }) => {
                 kyc_gateway::audit::cli::export(&settings, from, to, output.as_deref()).await
             }
-            Command::Openapi { .. } | Command::Audit(AuditCommand::Verify { .. }) => Ok(()),
+            Command::Openapi { .. }
+            | Command::Dev { .. }
+            | Command::Audit(AuditCommand::Verify { .. }) => Ok(()),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -91,6 +111,56 @@ fn write_openapi(output: Option<&std::path::Path>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("kyc-gateway: cannot write the OpenAPI document: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `dev token`: mints a token with the dev key; refused in production, where that
+/// key is never trusted.
+fn dev_token(
+    settings: &Settings,
+    roles: &[kyc_gateway::auth::Role],
+    sub: &str,
+    ttl: std::time::Duration,
+) -> ExitCode {
+    use kyc_gateway::auth::dev::ensure_dev_key;
+    if settings.profile == Profile::Production {
+        eprintln!("kyc-gateway: `dev` commands are refused in the production profile");
+        return ExitCode::from(2);
+    }
+    if settings.auth.jwks_path.is_some() || settings.auth.jwks_url.is_some() {
+        eprintln!(
+            "kyc-gateway: warning: auth.jwks_path/jwks_url is set, so the server will not \
+             trust tokens from the dev key unless that JWKS contains it"
+        );
+    }
+    let key = match ensure_dev_key(&settings.dev_dir()) {
+        Ok((key, _)) => key,
+        Err(error) => {
+            eprintln!("kyc-gateway: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut claims = serde_json::Map::new();
+    claims.insert("iss".into(), settings.auth.effective_issuer().into());
+    claims.insert("aud".into(), settings.auth.effective_audience().into());
+    claims.insert("sub".into(), sub.into());
+    claims.insert("client_id".into(), "kyc-gateway-dev-cli".into());
+    claims.insert("jti".into(), uuid::Uuid::new_v4().to_string().into());
+    let roles: Vec<serde_json::Value> = roles.iter().map(|r| r.as_str().into()).collect();
+    claims.insert(settings.auth.roles_claim.clone(), roles.into());
+    match key.mint(&claims, &key.kid(), ttl) {
+        Ok(token) => {
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            match writeln!(out, "{token}") {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            }
+        }
+        Err(error) => {
+            eprintln!("kyc-gateway: {error}");
             ExitCode::FAILURE
         }
     }

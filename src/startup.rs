@@ -13,9 +13,12 @@ use secrecy::ExposeSecret;
 use crate::audit::keys::{self, Pseudonymizer};
 use crate::audit::sequencer::{self, SequencerSettings};
 use crate::audit::{AuditLog, AuditStore};
+use crate::auth::SystemClock;
+use crate::auth::setup::{AuthSetupError, build_verifier};
 use crate::config::{Profile, Settings};
-use crate::domain::clock::SystemClock;
+
 use crate::http;
+use crate::http::auth::Authenticator;
 use crate::store::{self, ConnectOptions, Store};
 use crate::telemetry::Metrics;
 use crate::tls::{self, ConnectionInfo, ReloadingCertResolver};
@@ -47,6 +50,9 @@ pub enum StartupError {
     /// The audit log refused to record.
     #[error("audit: {0}")]
     Audit(#[from] crate::audit::log::AuditError),
+    /// Access-token verification cannot be set up.
+    #[error("auth: {0}")]
+    Auth(#[from] AuthSetupError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {
@@ -90,7 +96,7 @@ pub fn audit_log(settings: &Settings, store: Arc<dyn Store>) -> Result<AuditLog,
         origin,
         settings.instance_id.clone(),
         pseudonyms,
-        Arc::new(SystemClock),
+        Arc::new(crate::domain::clock::SystemClock),
     ))
 }
 
@@ -140,6 +146,8 @@ impl Application {
         let cert_watcher =
             resolver.spawn_watcher(Duration::from_secs(settings.tls.reload_interval_secs));
 
+        let verifier = build_verifier(&settings, Arc::new(SystemClock))?;
+        let authenticator = web::Data::new(Authenticator::new(verifier, &settings));
         let store = open_store(&settings).await?;
         let audit = Arc::new(audit_log(&settings, Arc::clone(&store))?);
         let sequencer_settings = sequencer_settings(&settings);
@@ -169,6 +177,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(authenticator.clone())
                 .configure(|cfg| http::configure_extractors(cfg, &http_settings))
                 .configure(http::routes)
                 .default_service(web::to(http::errors::not_found))

@@ -7,7 +7,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
@@ -46,6 +46,22 @@ pub enum ErrorCode {
     HeadersTooLarge,
     /// The service or its database is not ready.
     NotReady,
+    /// No usable credentials: the `Authorization` header is missing (tokens in the
+    /// query string or cookies are never read).
+    Unauthorized,
+    /// The access token is malformed, expired, not for this gateway, or not bound to
+    /// this client as its `cnf` requires.
+    InvalidToken,
+    /// The DPoP proof is missing, malformed, replayed or does not match the request.
+    InvalidDpopProof,
+    /// The route needs a stronger or more recent login (RFC 9470).
+    InsufficientUserAuthentication,
+    /// Authenticated, but the route does not admit the caller's roles.
+    Forbidden,
+    /// Too many requests; retry after the `Retry-After` seconds.
+    RateLimited,
+    /// The identity provider's keys cannot be loaded right now.
+    AuthenticationUnavailable,
     /// Something failed inside the gateway; the log has the details.
     Internal,
 }
@@ -65,7 +81,13 @@ impl ErrorCode {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady | Self::AuthenticationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthorized
+            | Self::InvalidToken
+            | Self::InvalidDpopProof
+            | Self::InsufficientUserAuthentication => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -86,6 +108,13 @@ impl ErrorCode {
             Self::RequestTimeout => "Request timeout",
             Self::HeadersTooLarge => "Request header fields too large",
             Self::NotReady => "Service not ready",
+            Self::Unauthorized => "Authentication required",
+            Self::InvalidToken => "Invalid access token",
+            Self::InvalidDpopProof => "Invalid DPoP proof",
+            Self::InsufficientUserAuthentication => "Stronger or more recent login required",
+            Self::Forbidden => "Forbidden",
+            Self::RateLimited => "Too many requests",
+            Self::AuthenticationUnavailable => "Authentication temporarily unavailable",
             Self::Internal => "Internal server error",
         }
     }
@@ -106,6 +135,13 @@ impl ErrorCode {
             Self::RequestTimeout => "request_timeout",
             Self::HeadersTooLarge => "headers_too_large",
             Self::NotReady => "not_ready",
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate_limited",
+            Self::AuthenticationUnavailable => "authentication_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -163,6 +199,8 @@ pub struct ApiError {
     code: ErrorCode,
     detail: String,
     errors: Vec<FieldError>,
+    /// Headers the response must carry (`WWW-Authenticate`, `Retry-After`).
+    headers: Vec<(HeaderName, HeaderValue)>,
     /// The internal cause, logged and never sent.
     source: Option<anyhow::Error>,
 }
@@ -180,6 +218,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            headers: Vec::new(),
             source: None,
         }
     }
@@ -196,8 +235,19 @@ impl ApiError {
             code: ErrorCode::Internal,
             detail: "The request could not be completed. Quote the X-Request-Id header when reporting it.".to_owned(),
             errors: Vec::new(),
+            headers: Vec::new(),
             source: Some(cause.into()),
         }
+    }
+
+    /// Adds a response header; several values of one name are all sent
+    /// (e.g. a `Bearer` and a `DPoP` challenge). Values that are not valid header
+    /// text are dropped.
+    pub fn with_header(mut self, name: HeaderName, value: &str) -> Self {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.headers.push((name, value));
+        }
+        self
     }
 
     /// The stable code.
@@ -242,7 +292,11 @@ impl ResponseError for ApiError {
                 "request failed"
             );
         }
-        problem_response(self.status_code(), &self.problem())
+        let mut res = problem_response(self.status_code(), &self.problem());
+        for (name, value) in &self.headers {
+            res.headers_mut().append(name.clone(), value.clone());
+        }
+        res
     }
 }
 

@@ -25,7 +25,8 @@ pub struct RequestContext {
     pub request_id: String,
     /// W3C trace id (32 lowercase hex), from `traceparent` or generated.
     pub trace_id: String,
-    /// The peer address of the TCP connection.
+    /// The client's address: the TCP peer, or, behind a configured trusted proxy,
+    /// the right-most untrusted `X-Forwarded-For` entry (see `http::client_ip`).
     pub client_ip: Option<std::net::IpAddr>,
 }
 
@@ -116,7 +117,13 @@ pub async fn request_context(
     let ctx = RequestContext {
         request_id: request_id.clone(),
         trace_id: trace_id.clone(),
-        client_ip: req.peer_addr().map(|a| a.ip()),
+        client_ip: req.peer_addr().map(|a| {
+            let trusted = state
+                .as_ref()
+                .map(|s| s.settings.auth.trusted_proxies.as_slice())
+                .unwrap_or_default();
+            super::client_ip::resolve(a.ip(), req.headers(), trusted)
+        }),
     };
     req.extensions_mut().insert(ctx);
 

@@ -3,14 +3,21 @@
 //! document. Handlers translate HTTP to use-case calls and back; they hold no
 //! business rules and no SQL.
 
+pub mod auth;
+pub mod client_ip;
 pub mod errors;
 pub mod health;
+pub mod me;
 pub mod meta;
 pub mod middleware;
+pub mod rate_limit;
 
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{Resource, web};
-use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::auth::RouteClass;
 
 use crate::config::HttpSettings;
 
@@ -30,13 +37,44 @@ use crate::config::HttpSettings;
         meta::metrics::get_metrics,
         meta::openapi::get_openapi,
         meta::connection::get_connection,
+        me::get::get_me,
     ),
-    components(schemas(errors::Problem, errors::ErrorCode, errors::FieldError)),
+    components(schemas(errors::Problem, errors::ErrorCode, errors::FieldError, me::get::MeView)),
+    modifiers(&SecuritySchemes),
     tags(
-        (name = "operations", description = "Health, metrics and service metadata")
+        (name = "operations", description = "Health, metrics and service metadata"),
+        (name = "identity", description = "The authenticated caller")
     )
 )]
 pub struct ApiDoc;
+
+/// The access-token schemes: `Authorization: Bearer` (RFC 6750) and
+/// `Authorization: DPoP` with a `DPoP` proof header (RFC 9449).
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut bearer = Http::new(HttpAuthScheme::Bearer);
+        bearer.bearer_format = Some("JWT".to_owned());
+        bearer.description = Some(
+            "JWT access token (RFC 9068) from the bank's identity provider, signed with \
+             PS256, ES256 or EdDSA. Certificate-bound tokens (RFC 8705, `cnf.x5t#S256`) \
+             need the same client certificate on the TLS connection. Unbound tokens are \
+             accepted only on route classes configured for them."
+                .to_owned(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+        components.add_security_scheme(
+            "dpop",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Authorization: DPoP <token>` with a DPoP-bound access token (`cnf.jkt`) \
+                 and a `DPoP` proof header (RFC 9449) for this method and URL.",
+            ))),
+        );
+    }
+}
 
 /// Extractor limits and error rendering shared by every route.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig, http: &HttpSettings) {
@@ -64,7 +102,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/openapi.json", "GET").get(meta::openapi::get_openapi))
         .service(
             web::scope("/v1")
-                .service(resource("/connection", "GET").get(meta::connection::get_connection)),
+                .service(resource("/connection", "GET").get(meta::connection::get_connection))
+                // Any authenticated caller; the applicant class's token policy and
+                // rate limits apply.
+                .service(
+                    resource("/me", "GET")
+                        .app_data(RouteClass::Applicant)
+                        .get(me::get::get_me),
+                ),
         );
 }
 

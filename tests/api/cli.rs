@@ -124,8 +124,42 @@ fn production_refuses_unsafe_configurations() {
             audit[0],
             audit[1],
             audit[2],
+            ("KYC_AUTH__ISSUER", "https://idp.bank.example"),
+            ("KYC_AUTH__AUDIENCE", "kyc-gateway"),
+            ("KYC_AUTH__JWKS_URL", "https://idp.bank.example/jwks"),
         ],
         "development certificate",
+    );
+    // Production never trusts the dev signing key: it needs the bank's identity
+    // provider, named key by key, and refuses a JWKS under the dev directory.
+    let tls_and_db = [
+        prod,
+        pg,
+        ("KYC_TLS__CERT_PATH", "/etc/kyc/cert.pem"),
+        ("KYC_TLS__KEY_PATH", "/etc/kyc/key.pem"),
+        audit[0],
+        audit[1],
+        audit[2],
+    ];
+    refused(dir.path(), &tls_and_db, "auth.issuer");
+    let idp = [
+        ("KYC_AUTH__ISSUER", "https://idp.bank.example"),
+        ("KYC_AUTH__AUDIENCE", "kyc-gateway"),
+    ];
+    refused(
+        dir.path(),
+        &[&tls_and_db[..], &idp[..]].concat(),
+        "auth.jwks_path",
+    );
+    refused(
+        dir.path(),
+        &[
+            &tls_and_db[..],
+            &idp[..],
+            &[("KYC_AUTH__JWKS_PATH", "data/dev/jwt-jwks.json")][..],
+        ]
+        .concat(),
+        "dev directory",
     );
     refused(
         dir.path(),
@@ -138,6 +172,42 @@ fn production_refuses_unsafe_configurations() {
         !dir.path().join("data").exists(),
         "a refused start left files behind"
     );
+}
+
+#[test]
+fn dev_token_prints_a_token_in_dev_and_is_refused_in_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = |envs: &[(&str, &str)]| {
+        gateway(dir.path())
+            .envs(envs.iter().copied())
+            .args(["dev", "token", "--role", "applicant", "--sub", "alice"])
+            .output()
+            .unwrap()
+    };
+    let out = token(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed.trim().split('.').count(), 3, "not a JWS: {printed}");
+
+    let out = token(&[("KYC_PROFILE", "production")]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "printed a token in production");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refused in the production profile"),
+        "{stderr}"
+    );
+
+    let out = gateway(dir.path())
+        .args(["dev", "token", "--role", "janitor", "--sub", "alice"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role"));
 }
 
 /// Reads log lines until one satisfies `want`, bounded in lines.

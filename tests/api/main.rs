@@ -8,6 +8,7 @@
 //! auditor or an operator would. One binary; one file per area.
 
 mod audit;
+mod auth;
 mod cli;
 mod errors;
 mod health;

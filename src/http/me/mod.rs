@@ -1,0 +1,3 @@
+//! `/v1/me`: the caller as the gateway authenticated it.
+
+pub mod get;
