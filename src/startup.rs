@@ -147,9 +147,13 @@ impl Application {
             resolver.spawn_watcher(Duration::from_secs(settings.tls.reload_interval_secs));
 
         let verifier = build_verifier(&settings, Arc::new(SystemClock))?;
-        let authenticator = web::Data::new(Authenticator::new(verifier, &settings));
         let store = open_store(&settings).await?;
         let audit = Arc::new(audit_log(&settings, Arc::clone(&store))?);
+        let authenticator = web::Data::new(
+            Authenticator::new(verifier, &settings).with_failure_sink(Arc::new(
+                crate::http::auth::audit_sink::AuditFailureSink::start(Arc::clone(&audit)),
+            )),
+        );
         let sequencer_settings = sequencer_settings(&settings);
         let sequencer = sequencer::spawn(
             Arc::clone(&store) as Arc<dyn AuditStore>,

@@ -3,6 +3,7 @@
 //! document. Handlers translate HTTP to use-case calls and back; they hold no
 //! business rules and no SQL.
 
+pub mod audit;
 pub mod auth;
 pub mod client_ip;
 pub mod errors;
@@ -38,12 +39,19 @@ use crate::config::HttpSettings;
         meta::openapi::get_openapi,
         meta::connection::get_connection,
         me::get::get_me,
+        audit::list_events::list_events,
+        audit::get_checkpoint::get_checkpoint,
+        audit::get_public_key::get_public_key,
+        audit::inclusion_proof::get_inclusion_proof,
+        audit::consistency_proof::get_consistency_proof,
+        audit::export::export_audit_log,
     ),
     components(schemas(errors::Problem, errors::ErrorCode, errors::FieldError, me::get::MeView)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health, metrics and service metadata"),
-        (name = "identity", description = "The authenticated caller")
+        (name = "identity", description = "The authenticated caller"),
+        (name = "audit", description = "The verifiable audit log, for auditors")
     )
 )]
 pub struct ApiDoc;
@@ -109,6 +117,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/me", "GET")
                         .app_data(RouteClass::Applicant)
                         .get(me::get::get_me),
+                )
+                .service(
+                    resource("/audit/public-key", "GET").get(audit::get_public_key::get_public_key),
+                )
+                .service(
+                    resource("/audit/events", "GET")
+                        .app_data(RouteClass::Audit)
+                        .get(audit::list_events::list_events),
+                )
+                .service(
+                    resource("/audit/events/{event_id}/inclusion-proof", "GET")
+                        .app_data(RouteClass::Audit)
+                        .get(audit::inclusion_proof::get_inclusion_proof),
+                )
+                .service(
+                    resource("/audit/checkpoint", "GET")
+                        .app_data(RouteClass::Audit)
+                        .get(audit::get_checkpoint::get_checkpoint),
+                )
+                .service(
+                    resource("/audit/consistency-proof", "GET")
+                        .app_data(RouteClass::Audit)
+                        .get(audit::consistency_proof::get_consistency_proof),
+                )
+                .service(
+                    resource("/audit/export", "GET")
+                        .app_data(RouteClass::Audit)
+                        .get(audit::export::export_audit_log),
                 ),
         );
 }

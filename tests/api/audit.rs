@@ -49,15 +49,25 @@ fn seq_settings() -> SequencerSettings {
     }
 }
 
+/// Sequences until the queue is empty. A sequencer that was killed may hold
+/// the PostgreSQL advisory lock until its connection's rollback runs, so a
+/// round can find itself not elected; bounded retries cover that.
 async fn drain(f: &Fixture) {
-    sequencer::run_once(
-        f.store.as_ref(),
-        f.log.signer(),
-        f.log.origin(),
-        &seq_settings(),
-    )
-    .await
-    .unwrap();
+    for _ in 0..200 {
+        sequencer::run_once(
+            f.store.as_ref(),
+            f.log.signer(),
+            f.log.origin(),
+            &seq_settings(),
+        )
+        .await
+        .unwrap();
+        if f.store.audit_queue_len().await.unwrap() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the audit queue never drained");
 }
 
 fn event(log: &AuditLog, action: &str) -> kyc_gateway::audit::entry::AuditEvent {
@@ -427,4 +437,244 @@ async fn the_running_gateway_records_start_and_export_and_checkpoints_them() {
     let first = store.audit_entries(0, 1).await.unwrap();
     let event = kyc_gateway::audit::entry::AuditEvent::decode(&first[0].entry).unwrap();
     assert_eq!(event.action, "gateway.started");
+}
+
+/// Polls the auditor listing until an event with `action` shows up.
+async fn wait_for_action(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    action: &str,
+) -> serde_json::Value {
+    for _ in 0..100 {
+        let res = app
+            .get_as(&format!("/v1/audit/events?action={action}"), token)
+            .await;
+        assert_eq!(res.status(), 200);
+        let page: serde_json::Value = res.json().await.unwrap();
+        if let Some(first) = page["events"].as_array().and_then(|e| e.first()) {
+            return first.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no `{action}` event was ever listed");
+}
+
+#[tokio::test]
+async fn auditors_read_events_checkpoints_and_proofs_and_nobody_else_does() {
+    use kyc_gateway::audit::checkpoint::{Verifier, parse_and_verify};
+    use kyc_gateway::audit::merkle::{Hash, verify_consistency, verify_inclusion};
+    let app = crate::helpers::spawn_app().await;
+    let auditor = app.token("auditor-1", &["auditor"]);
+    let officer = app.token("officer-1", &["officer"]);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let hash = |s: &serde_json::Value| -> Hash {
+        b64.decode(s.as_str().unwrap()).unwrap().try_into().unwrap()
+    };
+
+    // Staff without the auditor role: 403, and that refusal is itself audited.
+    for path in [
+        "/v1/audit/events",
+        "/v1/audit/checkpoint",
+        "/v1/audit/export",
+    ] {
+        let res = app.get_as(path, &officer).await;
+        crate::helpers::assert_problem(res, 403, "forbidden").await;
+        let res = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::assert_problem(res, 401, "unauthorized").await;
+    }
+    let refused = wait_for_action(&app, &auditor, "auth.authorization_failed").await;
+    assert_eq!(refused["entry"]["outcome"]["result"], "denied");
+    assert!(
+        !refused.to_string().contains("officer-1"),
+        "raw subject in the audit log: {refused}"
+    );
+
+    let started = wait_for_action(&app, &auditor, "gateway.started").await;
+    let event_id = started["entry"]["event_id"].as_str().unwrap().to_owned();
+
+    // Cursor paging, one event per page.
+    let page: serde_json::Value = app
+        .get_as("/v1/audit/events?limit=1", &auditor)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["events"].as_array().unwrap().len(), 1);
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let next: serde_json::Value = app
+        .get_as(
+            &format!("/v1/audit/events?limit=1&cursor={cursor}"),
+            &auditor,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        next["events"][0]["index"].as_u64().unwrap() > page["events"][0]["index"].as_u64().unwrap()
+    );
+
+    // The checkpoint verifies with the published key.
+    let key: serde_json::Value = app
+        .client
+        .get(format!("{}/v1/audit/public-key", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let vkey = key["vkey"].as_str().unwrap().to_owned();
+    let verifier = Verifier::from_vkey(&vkey).unwrap();
+    let cp: serde_json::Value = app
+        .get_as("/v1/audit/checkpoint", &auditor)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let checkpoint = parse_and_verify(
+        cp["note"].as_str().unwrap(),
+        std::slice::from_ref(&verifier),
+    )
+    .unwrap();
+    assert_eq!(checkpoint.size, cp["tree_size"].as_u64().unwrap());
+
+    // Inclusion of the start-up event in that tree.
+    let proof: serde_json::Value = app
+        .get_as(
+            &format!("/v1/audit/events/{event_id}/inclusion-proof"),
+            &auditor,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path: Vec<Hash> = proof["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hash)
+        .collect();
+    let proven = parse_and_verify(
+        proof["checkpoint"].as_str().unwrap(),
+        std::slice::from_ref(&verifier),
+    )
+    .unwrap();
+    verify_inclusion(
+        &hash(&proof["leaf_hash"]),
+        proof["leaf_index"].as_u64().unwrap(),
+        proven.size,
+        &path,
+        &proven.root,
+    )
+    .unwrap();
+
+    // Consistency from the oldest checkpoint to the newest.
+    let newest = proven.size;
+    let store = open_store(&app.settings).await.unwrap();
+    let old = store
+        .audit_checkpoints_between(1, newest, 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("a checkpoint");
+    let res = app
+        .get_as(
+            &format!(
+                "/v1/audit/consistency-proof?from_size={}&to_size={newest}",
+                old.tree_size
+            ),
+            &auditor,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let c: serde_json::Value = res.json().await.unwrap();
+    let proof: Vec<Hash> = c["proof"].as_array().unwrap().iter().map(hash).collect();
+    verify_consistency(old.tree_size, newest, &old.root, &proven.root, &proof).unwrap();
+    assert!(verify_consistency(old.tree_size, newest, &[7u8; 32], &proven.root, &proof).is_err());
+    let bad = app
+        .get_as(
+            "/v1/audit/consistency-proof?from_size=5&to_size=1",
+            &auditor,
+        )
+        .await;
+    crate::helpers::assert_problem(bad, 400, "invalid_query").await;
+    let bad = app.get_as("/v1/audit/events?limit=0", &auditor).await;
+    crate::helpers::assert_problem(bad, 400, "invalid_query").await;
+    let bad = app.get_as("/v1/audit/events?colour=red", &auditor).await;
+    crate::helpers::assert_problem(bad, 400, "invalid_query").await;
+
+    // The export over HTTPS verifies offline against the pinned key, and is audited.
+    let res = app.get_as("/v1/audit/export", &auditor).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/x-ndjson");
+    let bundle = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bundle.path(), res.bytes().await.unwrap()).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "audit",
+            "verify",
+            bundle.path().to_str().unwrap(),
+            "--key",
+            &vkey,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for_action(&app, &auditor, "audit.exported").await;
+}
+
+#[tokio::test]
+async fn a_forced_internal_error_is_an_opaque_500() {
+    let app = crate::helpers::spawn_app().await;
+    let auditor = app.token("auditor-1", &["auditor"]);
+    // Sabotage the database under the running gateway.
+    let url = app
+        .settings
+        .database_url
+        .as_ref()
+        .map(|u| secrecy::ExposeSecret::expose_secret(u).to_owned())
+        .unwrap();
+    {
+        use sqlx::Connection;
+        if url.starts_with("postgres") {
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query("DROP TABLE audit_entries CASCADE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        } else {
+            let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query("DROP TABLE audit_entries")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+    }
+    let res = app.get_as("/v1/audit/events", &auditor).await;
+    let body = crate::helpers::assert_problem(res, 500, "internal").await;
+    let text = body.to_string().to_lowercase();
+    for leak in [
+        "audit_entries",
+        "sqlite",
+        "postgres",
+        "relation",
+        "table",
+        "sqlx",
+    ] {
+        assert!(!text.contains(leak), "500 body leaks `{leak}`: {text}");
+    }
 }

@@ -285,3 +285,37 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
 
 /// A shared flag, for fakes that tests switch on and off.
 pub type Switch = Arc<std::sync::atomic::AtomicBool>;
+
+impl TestApp {
+    /// A dev-key token for `sub` with `roles`, as `kyc-gateway dev token` mints.
+    pub fn token(&self, sub: &str, roles: &[&str]) -> String {
+        let (key, _) =
+            kyc_gateway::auth::dev::ensure_dev_key(&self.settings.dev_dir()).expect("dev key");
+        let mut claims = serde_json::Map::new();
+        claims.insert("iss".into(), self.settings.auth.effective_issuer().into());
+        claims.insert("aud".into(), self.settings.auth.effective_audience().into());
+        claims.insert("sub".into(), sub.into());
+        claims.insert("client_id".into(), "kyc-gateway-tests".into());
+        claims.insert("jti".into(), uuid::Uuid::new_v4().to_string().into());
+        claims.insert(
+            self.settings.auth.roles_claim.clone(),
+            roles
+                .iter()
+                .map(|r| serde_json::Value::from(*r))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+        key.mint(&claims, &key.kid(), std::time::Duration::from_secs(600))
+            .expect("mint")
+    }
+
+    /// GET `path` with a bearer token.
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+}

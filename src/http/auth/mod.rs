@@ -6,6 +6,7 @@
 //! needs from the request (the `Authorization` and `DPoP` headers, method, URL, the
 //! verified client certificate) and turns its answers into problem responses.
 
+pub mod audit_sink;
 pub mod failures;
 pub mod principal;
 
