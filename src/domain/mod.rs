@@ -7,5 +7,6 @@ pub mod birth_date;
 pub mod clock;
 pub mod contact;
 pub mod country;
+pub mod mrz;
 pub mod person_name;
 pub mod text;
