@@ -56,6 +56,23 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// The audit log.
     pub audit: AuditSettings,
+    /// The onboarding policy file (products, consents, minimum age).
+    pub policy_path: PathBuf,
+    /// Keys that protect personal data at rest.
+    pub data_keys: DataKeySettings,
+}
+
+/// Key-encryption keys (envelope encryption of per-application data keys) and
+/// the blind-index key. Files hold 32 random bytes, raw or base64.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataKeySettings {
+    /// Id of the KEK that wraps new data keys; generated (`dev-1`) in dev.
+    pub kek_active: Option<String>,
+    /// Every KEK by id; old ids stay listed so old records remain readable.
+    pub kek_files: std::collections::BTreeMap<String, PathBuf>,
+    /// HMAC key for blind indexes (equality lookups without plaintext).
+    pub blind_index_key_path: Option<PathBuf>,
 }
 
 /// The default log origin; production must name its own.
@@ -318,6 +335,8 @@ impl Default for Settings {
                 sequencer_batch: 1000,
                 checkpoint_max_age_secs: 3600,
             },
+            policy_path: PathBuf::from("policies/onboarding.toml"),
+            data_keys: DataKeySettings::default(),
         }
     }
 }
@@ -532,8 +551,54 @@ impl Settings {
                 });
             }
             self.validate_production_audit()?;
+            self.validate_production_data_keys()?;
+        }
+        if let Some(active) = &self.data_keys.kek_active
+            && !self.data_keys.kek_files.contains_key(active)
+        {
+            return Err(ConfigError::Invalid {
+                key: "data_keys.kek_active",
+                reason: format!("`{active}` has no entry in data_keys.kek_files"),
+            });
         }
         self.validate_auth()
+    }
+
+    fn validate_production_data_keys(&self) -> Result<(), ConfigError> {
+        let keys = &self.data_keys;
+        let dev = self.dev_dir();
+        match &keys.kek_active {
+            None => {
+                return Err(ConfigError::Invalid {
+                    key: "data_keys.kek_active",
+                    reason: "required in production: the id of the key-encryption key".to_owned(),
+                });
+            }
+            Some(id) if !keys.kek_files.contains_key(id) => {
+                return Err(ConfigError::Invalid {
+                    key: "data_keys.kek_files",
+                    reason: format!("has no file for the active key `{id}`"),
+                });
+            }
+            Some(_) => {}
+        }
+        if keys.kek_files.values().any(|p| p.starts_with(&dev)) {
+            return Err(ConfigError::Invalid {
+                key: "data_keys.kek_files",
+                reason: "a development key is refused in production".to_owned(),
+            });
+        }
+        match &keys.blind_index_key_path {
+            None => Err(ConfigError::Invalid {
+                key: "data_keys.blind_index_key_path",
+                reason: "required in production".to_owned(),
+            }),
+            Some(p) if p.starts_with(&dev) => Err(ConfigError::Invalid {
+                key: "data_keys.blind_index_key_path",
+                reason: "a development key is refused in production".to_owned(),
+            }),
+            Some(_) => Ok(()),
+        }
     }
 
     fn validate_production_audit(&self) -> Result<(), ConfigError> {
@@ -726,8 +791,40 @@ mod tests {
                 pseudonym_key_path: Some("/etc/kyc/pseudonym.key".into()),
                 ..Settings::default().audit
             },
+            data_keys: DataKeySettings {
+                kek_active: Some("2026-12".into()),
+                kek_files: [(
+                    "2026-12".to_owned(),
+                    PathBuf::from("/etc/kyc/kek-2026-12.key"),
+                )]
+                .into(),
+                blind_index_key_path: Some("/etc/kyc/blind-index.key".into()),
+            },
             ..Settings::default()
         }
+    }
+
+    #[test]
+    fn production_needs_its_own_data_keys() {
+        let mut s = production();
+        s.data_keys.kek_active = None;
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("data_keys.kek_active")
+        );
+        let mut s = production();
+        s.data_keys.kek_active = Some("2027-01".into());
+        assert!(s.validate().unwrap_err().to_string().contains("2027-01"));
+        let mut s = production();
+        s.data_keys.blind_index_key_path = Some(s.dev_dir().join("blind-index.key"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("blind_index_key_path")
+        );
     }
 
     #[test]

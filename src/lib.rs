@@ -21,6 +21,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod onboarding;
 pub mod policy;
 pub mod startup;
 pub mod store;

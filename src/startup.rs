@@ -33,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The audit log.
     pub audit: Arc<AuditLog>,
+    /// The onboarding use cases.
+    pub onboarding: Arc<crate::onboarding::Onboarding>,
 }
 
 /// Failures while starting; each message says what to fix.
@@ -50,6 +52,12 @@ pub enum StartupError {
     /// The audit log refused to record.
     #[error("audit: {0}")]
     Audit(#[from] crate::audit::log::AuditError),
+    /// The policy file is missing or invalid.
+    #[error("policy: {0}")]
+    Policy(#[from] crate::policy::PolicyError),
+    /// Data-protection keys are missing or unusable.
+    #[error("data keys: {0}")]
+    DataKeys(#[from] crate::onboarding::keys::DataKeyError),
     /// Access-token verification cannot be set up.
     #[error("auth: {0}")]
     Auth(#[from] AuthSetupError),
@@ -109,12 +117,34 @@ pub fn sequencer_settings(settings: &Settings) -> SequencerSettings {
     }
 }
 
+/// How often stale drafts are expired and old idempotency keys purged.
+const JANITOR_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Background upkeep: expires drafts per policy and purges idempotency keys
+/// (kept at least 24 hours). Errors are logged and retried next round.
+fn spawn_janitor(onboarding: Arc<crate::onboarding::Onboarding>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match onboarding.expire_stale_drafts().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "stale drafts expired"),
+                Err(error) => tracing::error!(%error, "expiring drafts failed"),
+            }
+            if let Err(error) = onboarding.purge_idempotency_keys().await {
+                tracing::error!(%error, "purging idempotency keys failed");
+            }
+            tokio::time::sleep(JANITOR_INTERVAL).await;
+        }
+    })
+}
+
 /// A built, bound, not yet running gateway.
 pub struct Application {
     port: u16,
     server: Server,
     cert_watcher: tokio::task::JoinHandle<()>,
     sequencer: tokio::task::JoinHandle<()>,
+    janitor: tokio::task::JoinHandle<()>,
     store: Arc<dyn Store>,
     audit: Arc<AuditLog>,
     sequencer_settings: SequencerSettings,
@@ -149,6 +179,17 @@ impl Application {
         let verifier = build_verifier(&settings, Arc::new(SystemClock))?;
         let store = open_store(&settings).await?;
         let audit = Arc::new(audit_log(&settings, Arc::clone(&store))?);
+        let policy = Arc::new(crate::policy::Policy::load(&settings.policy_path)?);
+        let (keyring, blind) = crate::onboarding::keys::load(&settings)?;
+        let onboarding = Arc::new(crate::onboarding::Onboarding::new(
+            Arc::clone(&store) as Arc<dyn crate::onboarding::ApplicationStore>,
+            Arc::clone(&audit),
+            Arc::clone(&policy),
+            keyring,
+            blind,
+            Arc::new(crate::domain::clock::SystemClock),
+        ));
+        let janitor = spawn_janitor(Arc::clone(&onboarding));
         let authenticator = web::Data::new(
             Authenticator::new(verifier, &settings).with_failure_sink(Arc::new(
                 crate::http::auth::audit_sink::AuditFailureSink::start(Arc::clone(&audit)),
@@ -176,6 +217,7 @@ impl Application {
             store: Arc::clone(&store),
             metrics: Metrics::new(),
             audit: Arc::clone(&audit),
+            onboarding,
         });
         let http_settings = settings.http.clone();
         let mut server = HttpServer::new(move || {
@@ -235,6 +277,7 @@ impl Application {
             server,
             cert_watcher,
             sequencer,
+            janitor,
             store,
             audit,
             sequencer_settings,
@@ -252,6 +295,7 @@ impl Application {
         let result = self.server.await;
         self.cert_watcher.abort();
         self.sequencer.abort();
+        self.janitor.abort();
         let stopped = self.audit.event(
             "gateway.stopped",
             self.audit.system_actor(),

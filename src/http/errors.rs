@@ -62,6 +62,18 @@ pub enum ErrorCode {
     RateLimited,
     /// The identity provider's keys cannot be loaded right now.
     AuthenticationUnavailable,
+    /// A changing POST arrived without an `Idempotency-Key` header.
+    IdempotencyKeyRequired,
+    /// The `Idempotency-Key` was already used with a different request.
+    IdempotencyKeyReused,
+    /// The application's state does not allow this action.
+    InvalidTransition,
+    /// Required consents are not granted yet; `errors` names them.
+    ConsentsMissing,
+    /// The caller already has an open application for this person and product.
+    DuplicateApplication,
+    /// The object changed at the same time; reload and retry.
+    ConcurrentModification,
     /// Something failed inside the gateway; the log has the details.
     Internal,
 }
@@ -74,7 +86,14 @@ impl ErrorCode {
             | Self::MalformedJson
             | Self::InvalidQuery
             | Self::InvalidPathParameter => StatusCode::BAD_REQUEST,
-            Self::InvalidBody | Self::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidBody | Self::ValidationFailed | Self::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
+            Self::InvalidTransition
+            | Self::ConsentsMissing
+            | Self::DuplicateApplication
+            | Self::ConcurrentModification => StatusCode::CONFLICT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -115,6 +134,12 @@ impl ErrorCode {
             Self::Forbidden => "Forbidden",
             Self::RateLimited => "Too many requests",
             Self::AuthenticationUnavailable => "Authentication temporarily unavailable",
+            Self::IdempotencyKeyRequired => "Idempotency-Key header required",
+            Self::IdempotencyKeyReused => "Idempotency-Key reused with another request",
+            Self::InvalidTransition => "Not allowed in the application's current state",
+            Self::ConsentsMissing => "Required consents missing",
+            Self::DuplicateApplication => "An open application already exists",
+            Self::ConcurrentModification => "Changed concurrently",
             Self::Internal => "Internal server error",
         }
     }
@@ -142,6 +167,12 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::RateLimited => "rate_limited",
             Self::AuthenticationUnavailable => "authentication_unavailable",
+            Self::IdempotencyKeyRequired => "idempotency_key_required",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::InvalidTransition => "invalid_transition",
+            Self::ConsentsMissing => "consents_missing",
+            Self::DuplicateApplication => "duplicate_application",
+            Self::ConcurrentModification => "concurrent_modification",
             Self::Internal => "internal",
         }
     }
@@ -156,6 +187,7 @@ impl ErrorCode {
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Self::HeadersTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             StatusCode::SERVICE_UNAVAILABLE => Self::NotReady,
+            StatusCode::CONFLICT => Self::ConcurrentModification,
             s if s.is_server_error() => Self::Internal,
             _ => Self::BadRequest,
         }

@@ -3,6 +3,7 @@
 //! document. Handlers translate HTTP to use-case calls and back; they hold no
 //! business rules and no SQL.
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod client_ip;
@@ -39,6 +40,14 @@ use crate::config::HttpSettings;
         meta::openapi::get_openapi,
         meta::connection::get_connection,
         me::get::get_me,
+        applications::create::create_application,
+        applications::get::get_application,
+        applications::list::list_applications,
+        applications::submit::submit_application,
+        applications::withdraw::withdraw_application,
+        applications::consent_texts::get_consent_texts,
+        applications::record_consents::record_consents,
+        applications::consent_history::get_consent_history,
         audit::list_events::list_events,
         audit::get_checkpoint::get_checkpoint,
         audit::get_public_key::get_public_key,
@@ -51,6 +60,8 @@ use crate::config::HttpSettings;
     tags(
         (name = "operations", description = "Health, metrics and service metadata"),
         (name = "identity", description = "The authenticated caller"),
+        (name = "applications", description = "Onboarding applications"),
+        (name = "consents", description = "Consent texts and decisions (GDPR Art. 7)"),
         (name = "audit", description = "The verifiable audit log, for auditors")
     )
 )]
@@ -117,6 +128,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/me", "GET")
                         .app_data(RouteClass::Applicant)
                         .get(me::get::get_me),
+                )
+                .service(
+                    resource("/applications", "GET, POST")
+                        .app_data(RouteClass::Applicant)
+                        .post(applications::create::create_application)
+                        .get(applications::list::list_applications),
+                )
+                .service(
+                    resource("/applications/{id}", "GET")
+                        .app_data(RouteClass::Applicant)
+                        .get(applications::get::get_application),
+                )
+                .service(
+                    resource("/applications/{id}/submit", "POST")
+                        .app_data(RouteClass::Applicant)
+                        .post(applications::submit::submit_application),
+                )
+                .service(
+                    resource("/applications/{id}/withdraw", "POST")
+                        .app_data(RouteClass::Applicant)
+                        .post(applications::withdraw::withdraw_application),
+                )
+                .service(
+                    resource("/applications/{id}/consent-texts", "GET")
+                        .app_data(RouteClass::Applicant)
+                        .get(applications::consent_texts::get_consent_texts),
+                )
+                .service(
+                    resource("/applications/{id}/consents", "GET, POST")
+                        .app_data(RouteClass::Applicant)
+                        .get(applications::consent_history::get_consent_history)
+                        .post(applications::record_consents::record_consents),
                 )
                 .service(
                     resource("/audit/public-key", "GET").get(audit::get_public_key::get_public_key),

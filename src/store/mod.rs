@@ -2,6 +2,7 @@
 //! SQLite implementation chosen from the URL scheme. It maps database errors
 //! to `StoreError` in one place and must not know about HTTP.
 
+mod applications;
 mod audit;
 mod postgres;
 mod sqlite;
@@ -46,9 +47,13 @@ impl StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => Self::Unavailable(error.to_string()),
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                Self::Conflict(db.constraint().unwrap_or("unique").to_owned())
-            }
+            // PostgreSQL names the constraint; SQLite only says it in the message
+            // ("UNIQUE constraint failed: table.column").
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(
+                db.constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| db.message().to_owned()),
+            ),
             _ => Self::Other(error.to_string()),
         }
     }
@@ -66,7 +71,9 @@ pub struct ConnectOptions {
 /// The storage the use cases depend on. Each method that changes state is one
 /// transaction on the backend.
 #[async_trait]
-pub trait Store: crate::audit::AuditStore + Send + Sync + 'static {
+pub trait Store:
+    crate::audit::AuditStore + crate::onboarding::ApplicationStore + Send + Sync + 'static
+{
     /// Which backend this is.
     fn kind(&self) -> DatabaseKind;
     /// Applies pending migrations for this backend.

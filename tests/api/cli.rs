@@ -12,6 +12,10 @@ fn gateway(dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env(
+            "KYC_POLICY_PATH",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/policies/onboarding.toml"),
+        )
         .current_dir(dir)
         .stdin(Stdio::null());
     cmd
@@ -95,6 +99,11 @@ fn production_refuses_unsafe_configurations() {
         &[prod, sqlite_ok[0], sqlite_ok[1], with_cert[0], with_cert[1]],
         "audit.origin",
     );
+    let keys = [
+        ("KYC_DATA_KEYS__KEK_ACTIVE", "k1"),
+        ("KYC_DATA_KEYS__KEK_FILES__K1", "/etc/kyc/kek-k1.key"),
+        ("KYC_DATA_KEYS__BLIND_INDEX_KEY_PATH", "/etc/kyc/blind.key"),
+    ];
     let audit = [
         ("KYC_AUDIT__ORIGIN", "bank.example/kyc-gateway/audit"),
         ("KYC_AUDIT__SIGNING_KEY_PATH", "/etc/kyc/audit.p8"),
@@ -124,6 +133,9 @@ fn production_refuses_unsafe_configurations() {
             audit[0],
             audit[1],
             audit[2],
+            keys[0],
+            keys[1],
+            keys[2],
             ("KYC_AUTH__ISSUER", "https://idp.bank.example"),
             ("KYC_AUTH__AUDIENCE", "kyc-gateway"),
             ("KYC_AUTH__JWKS_URL", "https://idp.bank.example/jwks"),
@@ -140,6 +152,9 @@ fn production_refuses_unsafe_configurations() {
         audit[0],
         audit[1],
         audit[2],
+        keys[0],
+        keys[1],
+        keys[2],
     ];
     refused(dir.path(), &tls_and_db, "auth.issuer");
     let idp = [

@@ -131,6 +131,7 @@ pub fn test_settings(dir: &Path, db: &TestDatabase) -> Settings {
         database_url: Some(SecretString::from(db.url.clone())),
         database_max_connections: 5,
         database_acquire_timeout_secs: 1,
+        policy_path: concat!(env!("CARGO_MANIFEST_DIR"), "/policies/onboarding.toml").into(),
         ..Settings::default()
     };
     settings.http.workers = 1;

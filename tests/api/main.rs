@@ -7,6 +7,7 @@
 )]
 //! auditor or an operator would. One binary; one file per area.
 
+mod applications;
 mod audit;
 mod auth;
 mod cli;

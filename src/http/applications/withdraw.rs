@@ -1,0 +1,61 @@
+//! `POST /v1/applications/{id}/withdraw`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{ApplicationSummary, body_bytes, caller, idempotency, replay};
+use crate::auth::Role;
+use crate::domain::application_state::Transition;
+use crate::http::auth::Principal;
+use crate::http::errors::ApiError;
+use crate::startup::AppState;
+
+/// Withdraws the applicant's application (from any state that is not final). One call; the withdrawal is audited.
+/// Requires `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    path = "/v1/applications/{id}/withdraw",
+    tag = "applications",
+    params(
+        ("id" = String, Path, description = "Application id"),
+        ("Idempotency-Key" = String, Header, description = "Unique per intended request"),
+    ),
+    security(("bearer" = []), ("dpop" = [])),
+    responses(
+        (status = 200, description = "The application after the change", body = ApplicationSummary),
+        (status = 404, description = "No such application (or not yours)", body = crate::http::errors::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed in the current state, or consents missing", body = crate::http::errors::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn withdraw_application(
+    req: HttpRequest,
+    principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_any(&[Role::Applicant])?;
+    let (key, hash) = idempotency(&req, &[])?;
+    let caller = caller(&req, &principal);
+    let onboarding = &state.onboarding;
+    if let Some(stored) = onboarding.idempotent_replay(&caller, &key, &hash).await? {
+        return Ok(replay(stored));
+    }
+    let app = onboarding.load(&caller, &id).await?;
+    let mut response = Vec::new();
+    let result = onboarding
+        .transition(&caller, &app, Transition::Withdraw, |next| {
+            let mut after = ApplicationSummary::from(&app);
+            after.state = next.as_str().to_owned();
+            response = body_bytes(&after).ok()?;
+            Some(onboarding.idempotency(&caller, &key, &hash, 200, response.clone()))
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(response)),
+        Err(e) => match onboarding.idempotent_replay(&caller, &key, &hash).await? {
+            Some(stored) => Ok(replay(stored)),
+            None => Err(e.into()),
+        },
+    }
+}
