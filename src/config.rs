@@ -139,6 +139,8 @@ pub struct AuthSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// Rate limits per route class.
     pub rate_limits: RateLimits,
+    /// Tighter limits for single actions, on top of the route class's.
+    pub action_limits: ActionLimits,
     /// Upper bound of remembered rate-limit buckets (idle ones are evicted first).
     pub rate_limit_max_entries: usize,
 }
@@ -165,6 +167,33 @@ impl RateLimits {
             RouteClass::Staff => self.staff,
             RouteClass::Service => self.service,
             RouteClass::Audit => self.audit,
+        }
+    }
+}
+
+/// Limits per action.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionLimits {
+    /// `POST /v1/applications`.
+    pub create_application: RateLimit,
+    /// Document uploads.
+    pub upload: RateLimit,
+    /// Staff decisions and changes.
+    pub staff_action: RateLimit,
+    /// Audit export, by API.
+    pub audit_export: RateLimit,
+}
+
+impl ActionLimits {
+    /// The limit of `action`.
+    pub fn for_action(&self, action: crate::auth::RateAction) -> RateLimit {
+        use crate::auth::RateAction as A;
+        match action {
+            A::CreateApplication => self.create_application,
+            A::Upload => self.upload,
+            A::StaffAction => self.staff_action,
+            A::AuditExport => self.audit_export,
         }
     }
 }
@@ -224,6 +253,12 @@ impl Default for AuthSettings {
                 staff: limit(600, 1200),
                 service: limit(6000, 6000),
                 audit: limit(60, 120),
+            },
+            action_limits: ActionLimits {
+                create_application: limit(10, 30),
+                upload: limit(30, 120),
+                staff_action: limit(120, 240),
+                audit_export: limit(5, 20),
             },
             rate_limit_max_entries: 100_000,
         }
@@ -662,6 +697,19 @@ impl Settings {
             ("auth.rate_limits.staff", auth.rate_limits.staff),
             ("auth.rate_limits.service", auth.rate_limits.service),
             ("auth.rate_limits.audit", auth.rate_limits.audit),
+            (
+                "auth.action_limits.create_application",
+                auth.action_limits.create_application,
+            ),
+            ("auth.action_limits.upload", auth.action_limits.upload),
+            (
+                "auth.action_limits.staff_action",
+                auth.action_limits.staff_action,
+            ),
+            (
+                "auth.action_limits.audit_export",
+                auth.action_limits.audit_export,
+            ),
         ] {
             if limit.per_subject_per_minute == 0 || limit.per_ip_per_minute == 0 {
                 return Err(invalid(

@@ -28,5 +28,5 @@ pub use claims::{Confirmation, Role, SenderBinding, VerifiedToken};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dev::DevKey;
 pub use error::{AuthError, JwksError, ProviderError};
-pub use route_class::RouteClass;
+pub use route_class::{RateAction, RouteClass};
 pub use verifier::{AuthScheme, Verifier, VerifierConfig};

@@ -39,6 +39,32 @@ impl RouteClass {
     }
 }
 
+/// Actions with their own, tighter limits on top of the route class's
+/// (issue 4: creating applications, uploads, staff actions, audit export).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RateAction {
+    /// Opening an application.
+    CreateApplication,
+    /// Uploading a document.
+    Upload,
+    /// A staff decision or other staff change.
+    StaffAction,
+    /// Exporting the audit log.
+    AuditExport,
+}
+
+impl RateAction {
+    /// The name used in configuration and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateApplication => "create_application",
+            Self::Upload => "upload",
+            Self::StaffAction => "staff_action",
+            Self::AuditExport => "audit_export",
+        }
+    }
+}
+
 impl fmt::Display for RouteClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::auth::RouteClass;
+use crate::auth::{RateAction, RouteClass};
 
 /// What a bucket counts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -18,6 +18,10 @@ pub enum BucketKey {
     Subject(RouteClass, [u8; 32]),
     /// A client IP.
     Ip(RouteClass, IpAddr),
+    /// A token subject, for one action.
+    ActionSubject(RateAction, [u8; 32]),
+    /// A client IP, for one action.
+    ActionIp(RateAction, IpAddr),
 }
 
 impl BucketKey {
@@ -27,6 +31,14 @@ impl BucketKey {
         let mut key = [0u8; 32];
         key.copy_from_slice(digest.as_ref());
         Self::Subject(class, key)
+    }
+
+    /// The bucket of `subject` for `action`.
+    pub fn action_subject(action: RateAction, subject: &str) -> Self {
+        let digest = ring::digest::digest(&ring::digest::SHA256, subject.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
+        Self::ActionSubject(action, key)
     }
 
     /// The bucket of `ip` on routes of `class`.

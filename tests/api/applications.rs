@@ -265,7 +265,14 @@ async fn the_whole_consent_path_gates_submission_on_required_consents_only() {
 
 #[tokio::test]
 async fn invalid_identity_data_is_refused_field_by_field_and_nothing_is_stored() {
-    let app = spawn_app().await;
+    // Refused attempts count against the create limit too; this test makes many.
+    let app = spawn_app_with(|s| {
+        s.auth
+            .action_limits
+            .create_application
+            .per_subject_per_minute = 100
+    })
+    .await;
     let anna = app.token("anna", &["applicant"]);
     let officer = app.token("officer-1", &["officer"]);
     let cases: Vec<(&str, Value, &str)> = vec![
@@ -395,7 +402,14 @@ async fn invalid_identity_data_is_refused_field_by_field_and_nothing_is_stored()
 
 #[tokio::test]
 async fn idempotency_replays_refuses_reuse_and_collapses_concurrent_retries() {
-    let app = spawn_app().await;
+    // Room for 20 simultaneous first attempts (the create limit is per minute).
+    let app = spawn_app_with(|s| {
+        s.auth
+            .action_limits
+            .create_application
+            .per_subject_per_minute = 100
+    })
+    .await;
     let anna = app.token("anna", &["applicant"]);
     let officer = app.token("officer-1", &["officer"]);
     let first = post(
@@ -735,4 +749,44 @@ async fn stale_drafts_expire_by_policy_and_the_expiry_is_audited() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the expiry was never audited");
+}
+
+#[tokio::test]
+async fn creating_applications_has_its_own_rate_limit() {
+    let app = spawn_app_with(|s| {
+        s.auth
+            .action_limits
+            .create_application
+            .per_subject_per_minute = 2
+    })
+    .await;
+    let anna = app.token("anna", &["applicant"]);
+    for product in ["current_account", "savings_account"] {
+        let mut body = new_application();
+        body["product"] = json!(product);
+        let res = post(&app, "/v1/applications", &anna, product, Some(&body)).await;
+        assert_eq!(res.status(), 201);
+    }
+    let mut body = new_application();
+    body["identity"]["given_names"] = json!("Someone Else");
+    let res = post(&app, "/v1/applications", &anna, "third", Some(&body)).await;
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert_problem(res, 429, "rate_limited").await;
+    assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "{retry:?}");
+    // A replay of an earlier request is not a new application: it still answers.
+    let res = post(
+        &app,
+        "/v1/applications",
+        &anna,
+        "current_account",
+        Some(&new_application()),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    // Other routes of the same applicant are not affected.
+    assert_eq!(app.get_as("/v1/me", &anna).await.status(), 200);
 }

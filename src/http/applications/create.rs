@@ -57,6 +57,13 @@ pub async fn create_application(
     if let Some(stored) = onboarding.idempotent_replay(&caller, &key, &hash).await? {
         return Ok(replay(stored));
     }
+    // Replays are not new applications; a bank's back-end creating for many
+    // applicants is bounded by the service route class instead.
+    if !principal.has_role(Role::Service)
+        && let Some(auth) = req.app_data::<web::Data<crate::http::auth::Authenticator>>()
+    {
+        auth.limit_action(&req, &principal, crate::auth::RateAction::CreateApplication)?;
+    }
     let request: CreateApplicationRequest = parse_json(&req, &body)?;
     let new = NewApplication {
         product: request.product,

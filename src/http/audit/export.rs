@@ -45,6 +45,9 @@ pub async fn export_audit_log(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require_any(AUDITORS)?;
+    if let Some(auth) = req.app_data::<web::Data<crate::http::auth::Authenticator>>() {
+        auth.limit_action(&req, &principal, crate::auth::RateAction::AuditExport)?;
+    }
     let log = std::sync::Arc::clone(&state.audit);
     // Validate the range before the 200 goes out: afterwards only a broken
     // stream could report an error.

@@ -280,6 +280,49 @@ impl Authenticator {
         }
     }
 
+    /// The tighter limit of one action (creating an application, an upload,
+    /// a staff change, an audit export), per subject and per client IP, on top
+    /// of the route class's. 429 with `Retry-After` when exceeded.
+    pub fn limit_action(
+        &self,
+        req: &HttpRequest,
+        principal: &Principal,
+        action: crate::auth::RateAction,
+    ) -> Result<(), ApiError> {
+        let limit = self.settings.action_limits.for_action(action);
+        let context = req.extensions().get::<RequestContext>().cloned();
+        let facts = RequestFacts {
+            request_id: context
+                .as_ref()
+                .map(|c| c.request_id.clone())
+                .unwrap_or_default(),
+            client_ip: context
+                .and_then(|c| c.client_ip)
+                .or_else(|| req.peer_addr().map(|a| a.ip())),
+            method: req.method().to_string(),
+            path: req.path().to_owned(),
+        };
+        let now = Instant::now();
+        let class = principal.route_class();
+        if let Some(ip) = facts.client_ip
+            && let Err(wait) = self.limiter.check(
+                BucketKey::ActionIp(action, ip),
+                limit.per_ip_per_minute,
+                now,
+            )
+        {
+            return Err(self.rate_limited(&facts, class, None, wait));
+        }
+        if let Err(wait) = self.limiter.check(
+            BucketKey::action_subject(action, principal.subject()),
+            limit.per_subject_per_minute,
+            now,
+        ) {
+            return Err(self.rate_limited(&facts, class, Some(principal.subject()), wait));
+        }
+        Ok(())
+    }
+
     fn rate_limited(
         &self,
         facts: &RequestFacts,
