@@ -8,6 +8,7 @@
 //! dependency enabling serde_json's `preserve_order` feature would silently change that.
 
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
 use serde_json::Value;
 
 /// The only entry format version this module writes and accepts.
@@ -119,19 +120,73 @@ pub struct AuditEvent {
 impl AuditEvent {
     /// The canonical encoding (sorted keys, no whitespace, nulls kept).
     ///
-    /// Infallible for this type: every field is a string, integer or option of those, so
-    /// serialization to `serde_json::Value` cannot fail. Use [`AuditEvent::try_encode`] to
-    /// also enforce the version, field and size rules before appending to the log.
+    /// Written field by field in sorted key order (the same bytes as sorting
+    /// a generic JSON object, which the tests check against), because this is
+    /// on the hot path of both the sequencer and offline verification.
     pub fn encode(&self) -> Vec<u8> {
-        match serde_json::to_value(self) {
-            Ok(v) => {
-                let mut out = Vec::with_capacity(512);
-                write_canonical(&v, &mut out);
-                out
+        let mut out = Vec::with_capacity(640);
+        let w = &mut out;
+        w.extend_from_slice(b"{\"action\":");
+        put_str(w, &self.action);
+        w.extend_from_slice(b",\"actor\":{\"auth_method\":");
+        put_str(w, &self.actor.auth_method);
+        w.extend_from_slice(b",\"client_id\":");
+        put_opt(w, self.actor.client_id.as_deref());
+        w.extend_from_slice(b",\"id\":");
+        put_str(w, &self.actor.id);
+        w.extend_from_slice(b",\"kind\":");
+        put_str(w, &self.actor.kind);
+        w.extend_from_slice(b"},\"event_id\":");
+        put_str(w, &self.event_id);
+        w.extend_from_slice(b",\"log_id\":");
+        put_str(w, &self.log_id);
+        w.extend_from_slice(b",\"origin\":{\"instance\":");
+        put_str(w, &self.origin.instance);
+        w.extend_from_slice(b",\"source_ip\":");
+        put_opt(w, self.origin.source_ip.as_deref());
+        w.extend_from_slice(b"},\"outcome\":{\"reason_code\":");
+        put_opt(w, self.outcome.reason_code.as_deref());
+        w.extend_from_slice(b",\"result\":");
+        put_str(w, &self.outcome.result);
+        w.extend_from_slice(b"},\"policy_version\":");
+        put_opt(w, self.policy_version.as_deref());
+        w.extend_from_slice(b",\"record_digest\":");
+        put_opt(w, self.record_digest.as_deref());
+        w.extend_from_slice(b",\"request_id\":");
+        put_opt(w, self.request_id.as_deref());
+        w.extend_from_slice(b",\"target\":");
+        match &self.target {
+            None => w.extend_from_slice(b"null"),
+            Some(t) => {
+                w.extend_from_slice(b"{\"id\":");
+                put_str(w, &t.id);
+                w.extend_from_slice(b",\"kind\":");
+                put_str(w, &t.kind);
+                w.extend_from_slice(b",\"state_after\":");
+                put_opt(w, t.state_after.as_deref());
+                w.extend_from_slice(b",\"state_before\":");
+                put_opt(w, t.state_before.as_deref());
+                w.push(b'}');
             }
-            // Unreachable for this struct; an empty encoding is rejected by `decode`.
-            Err(_) => Vec::new(),
         }
+        w.extend_from_slice(b",\"time_us\":");
+        w.extend_from_slice(self.time_us.to_string().as_bytes());
+        w.extend_from_slice(b",\"trace_id\":");
+        put_opt(w, self.trace_id.as_deref());
+        w.extend_from_slice(b",\"v\":");
+        w.extend_from_slice(self.v.to_string().as_bytes());
+        w.push(b'}');
+        out
+    }
+
+    /// The generic canonical form (serialize, sort keys at every level): the
+    /// reference `encode` must match.
+    #[cfg(test)]
+    fn encode_via_value(&self) -> Vec<u8> {
+        let v = serde_json::to_value(self).unwrap_or(Value::Null);
+        let mut out = Vec::new();
+        write_canonical(&v, &mut out);
+        out
     }
 
     /// Encodes and validates: the result is guaranteed to round-trip through [`decode`].
@@ -225,6 +280,21 @@ pub fn parse_uuid_v7(s: &str) -> Option<u128> {
 }
 
 // Writes `v` with object keys sorted bytewise at every level and no whitespace.
+/// A JSON string, escaped as serde_json escapes it (JCS-compatible for the
+/// characters entries hold).
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => put_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+#[cfg(test)]
 fn write_canonical(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Object(map) => {
@@ -255,6 +325,7 @@ fn write_canonical(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
+#[cfg(test)]
 fn write_scalar(v: &Value, out: &mut Vec<u8>) {
     // Writing a scalar Value into a Vec cannot fail (no I/O, no non-string map keys).
     let _ = serde_json::to_writer(&mut *out, v);
@@ -377,5 +448,42 @@ pub(crate) mod tests {
         e.actor.id = "Zoë \"q\" \\ \u{1}".into();
         let b = e.encode();
         assert_eq!(AuditEvent::decode(&b).unwrap(), e);
+    }
+}
+
+#[cfg(test)]
+mod encoder_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn opt() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of("\\PC{0,12}")
+    }
+
+    proptest! {
+        #[test]
+        fn direct_encoding_equals_the_generic_canonical_form(
+            action in "\\PC{0,20}", id in "\\PC{0,20}", kind in "[a-z_]{1,10}",
+            client in opt(), ip in opt(), reason in opt(), policy in opt(), digest in opt(),
+            request in opt(), trace in opt(), time in any::<i64>(), with_target in any::<bool>(),
+            before in opt(), after in opt(),
+        ) {
+            let e = AuditEvent {
+                v: FORMAT_VERSION,
+                log_id: "log\"\\\u{1}".into(),
+                event_id: "0190f5a2-0000-7000-8000-000000000000".into(),
+                time_us: time,
+                actor: Actor { kind: kind.clone(), id: id.clone(), auth_method: "bearer".into(), client_id: client },
+                origin: Origin { instance: "gw".into(), source_ip: ip },
+                action,
+                outcome: Outcome { result: "success".into(), reason_code: reason },
+                target: with_target.then_some(Target { kind, id, state_before: before, state_after: after }),
+                request_id: request,
+                trace_id: trace,
+                policy_version: policy,
+                record_digest: digest,
+            };
+            prop_assert_eq!(e.encode(), e.encode_via_value());
+        }
     }
 }
