@@ -16,6 +16,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod crypto;
