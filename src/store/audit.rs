@@ -98,6 +98,68 @@ where
     b
 }
 
+/// PostgreSQL: the whole batch as one INSERT over `UNNEST`ed arrays and one
+/// DELETE over `ANY`, instead of thousands of bind parameters; this keeps
+/// the sequencer far ahead of the writers.
+async fn insert_sequenced_pg(
+    tx: &mut sqlx::PgConnection,
+    entries: &[crate::audit::SequencedEntry],
+    update: &crate::audit::TreeUpdate,
+) -> Result<(), StoreError> {
+    let idx = entries.iter().map(|e| to_i64(e.index)).collect::<Result<Vec<i64>, _>>()?;
+    let ids: Vec<String> = entries.iter().map(|e| e.event_id.clone()).collect();
+    let bytes: Vec<Vec<u8>> = entries.iter().map(|e| e.entry.clone()).collect();
+    let leaves: Vec<Vec<u8>> = entries.iter().map(|e| e.leaf_hash.to_vec()).collect();
+    let times: Vec<i64> = entries.iter().map(|e| e.time_us).collect();
+    let actions: Vec<String> = entries.iter().map(|e| e.action.clone()).collect();
+    let actor_kinds: Vec<String> = entries.iter().map(|e| e.actor_kind.clone()).collect();
+    let actor_ids: Vec<String> = entries.iter().map(|e| e.actor_id.clone()).collect();
+    let target_kinds: Vec<Option<String>> = entries.iter().map(|e| e.target_kind.clone()).collect();
+    let target_ids: Vec<Option<String>> = entries.iter().map(|e| e.target_id.clone()).collect();
+    sqlx::query(
+        "INSERT INTO audit_entries (idx, event_id, entry, leaf_hash, time_us, action, actor_kind, actor_id, \
+         target_kind, target_id) SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bytea[], $4::bytea[], \
+         $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
+    )
+    .bind(&idx)
+    .bind(&ids)
+    .bind(&bytes)
+    .bind(&leaves)
+    .bind(&times)
+    .bind(&actions)
+    .bind(&actor_kinds)
+    .bind(&actor_ids)
+    .bind(&target_kinds)
+    .bind(&target_ids)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    sqlx::query("DELETE FROM audit_queue WHERE event_id = ANY($1::text[])")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let size = to_i64(update.tree_size)?;
+    sqlx::query("INSERT INTO audit_tree_states (tree_size, root, frontier, created_us) VALUES ($1, $2, $3, $4)")
+        .bind(size)
+        .bind(update.root.to_vec())
+        .bind(update.frontier.clone())
+        .bind(update.now_us)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    sqlx::query(INSERT_CHECKPOINT)
+        .bind(size)
+        .bind(update.now_us)
+        .bind(update.root.to_vec())
+        .bind(update.checkpoint_note.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// SQLite: multi-row statements (it has no arrays); local and fast anyway.
 macro_rules! insert_sequenced {
     ($tx:expr, $entries:expr, $update:expr) => {{
         for chunk in $entries.chunks(500) {
@@ -218,7 +280,7 @@ impl AuditStore for PostgresStore {
         let Some((entries, update)) = seal(frontier, rows).map_err(StoreError::Other)? else {
             return Ok(Some(0));
         };
-        insert_sequenced!(tx, entries, update);
+        insert_sequenced_pg(&mut tx, &entries, &update).await?;
         tx.commit().await.map_err(db)?;
         Ok(Some(entries.len() as u64))
     }
