@@ -106,7 +106,10 @@ async fn insert_sequenced_pg(
     entries: &[crate::audit::SequencedEntry],
     update: &crate::audit::TreeUpdate,
 ) -> Result<(), StoreError> {
-    let idx = entries.iter().map(|e| to_i64(e.index)).collect::<Result<Vec<i64>, _>>()?;
+    let idx = entries
+        .iter()
+        .map(|e| to_i64(e.index))
+        .collect::<Result<Vec<i64>, _>>()?;
     let ids: Vec<String> = entries.iter().map(|e| e.event_id.clone()).collect();
     let bytes: Vec<Vec<u8>> = entries.iter().map(|e| e.entry.clone()).collect();
     let leaves: Vec<Vec<u8>> = entries.iter().map(|e| e.leaf_hash.to_vec()).collect();

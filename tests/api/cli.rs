@@ -296,3 +296,109 @@ fn a_fresh_start_serves_https_on_8443_and_stops_cleanly_on_sigterm() {
         "no clean shutdown in {lines_left:?}"
     );
 }
+
+/// A one-purpose OTLP/HTTP collector: records the path and content type of
+/// each POST and answers 200.
+fn fake_collector() -> (u16, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            // Read the head, then the announced body.
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&buf).to_string();
+            let line = head.lines().next().unwrap_or_default().to_owned();
+            let header = |name: &str| {
+                head.lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_owned())
+                    .unwrap_or_default()
+            };
+            let length: usize = header("content-length").parse().unwrap_or(0);
+            let body_start = head.find("\r\n\r\n").map(|i| i + 4).unwrap_or(buf.len());
+            let mut have = buf.len().saturating_sub(body_start);
+            while have < length {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => have += n,
+                }
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tx.send((line, header("content-type")));
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn traces_are_exported_over_otlp_when_an_endpoint_is_configured() {
+    crate::helpers::init();
+    let (collector, received) = fake_collector();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = gateway(dir.path())
+        .env("KYC_BIND", "127.0.0.1:0")
+        .env(
+            "KYC_TELEMETRY__OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{collector}/v1/traces"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    let certs = wait_for_line(&mut lines, |v| v["ca_cert"].is_string());
+    let ca = dir.path().join(certs["ca_cert"].as_str().unwrap());
+    let listening = wait_for_line(&mut lines, |v| {
+        v["message"] == "kyc-gateway listening (TLS only)"
+    });
+    let address = listening["address"].as_str().unwrap().to_owned();
+    let status = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let client = crate::helpers::client_trusting(&[&ca], None);
+            client
+                .get(format!("{address}/livez"))
+                .header(
+                    "traceparent",
+                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                )
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    })
+    .join()
+    .unwrap();
+    assert_eq!(status, 200);
+    // Shutdown flushes the batch exporter.
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _: Vec<String> = lines.collect();
+    assert!(child.wait().unwrap().success());
+    let (line, content_type) = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("no OTLP export arrived");
+    assert!(line.starts_with("POST /v1/traces "), "{line}");
+    assert_eq!(content_type, "application/x-protobuf");
+}

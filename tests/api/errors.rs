@@ -79,3 +79,55 @@ async fn oversized_request_heads_are_431_problems() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn body_query_and_path_errors_on_real_routes_are_problems() {
+    let app = spawn_app().await;
+    let anna = app.token("anna", &["applicant"]);
+    let officer = app.token("olga", &["officer"]);
+    let url = format!("{}/v1/applications", app.address);
+    let post = |body: Vec<u8>, content_type: &'static str| {
+        app.client
+            .post(&url)
+            .bearer_auth(&anna)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+    };
+    let res = post(b"{\"product\": ".to_vec(), "application/json")
+        .await
+        .unwrap();
+    assert_problem(res, 400, "malformed_json").await;
+    let res = post(b"{\"product\": 5}".to_vec(), "application/json")
+        .await
+        .unwrap();
+    assert_problem(res, 422, "invalid_body").await;
+    let res = post(b"product=x".to_vec(), "application/x-www-form-urlencoded")
+        .await
+        .unwrap();
+    assert_problem(res, 415, "unsupported_media_type").await;
+    let big = format!("{{\"product\": \"{}\"}}", "x".repeat(70 * 1024));
+    let res = post(big.into_bytes(), "application/json").await.unwrap();
+    assert_problem(res, 413, "payload_too_large").await;
+
+    for query in [
+        "limit=lots",
+        "limit=0",
+        "state=approvedd",
+        "cursor=not-a-cursor",
+        "surprise=1",
+    ] {
+        let res = app
+            .get_as(&format!("/v1/applications?{query}"), &officer)
+            .await;
+        assert_problem(res, 400, "invalid_query").await;
+    }
+    let res = app
+        .get_as(
+            "/v1/audit/events/not-a-uuid/inclusion-proof",
+            &app.token("a", &["auditor"]),
+        )
+        .await;
+    assert_problem(res, 400, "invalid_path_parameter").await;
+}
