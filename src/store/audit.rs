@@ -237,26 +237,113 @@ const ENQUEUE: &str = "INSERT INTO audit_queue (event_id, entry, enqueued_us) VA
 const INSERT_CHECKPOINT: &str =
     "INSERT INTO audit_checkpoints (tree_size, created_us, root, note) VALUES ($1, $2, $3, $4)";
 
-#[async_trait]
-impl AuditStore for PostgresStore {
-    async fn audit_enqueue(
-        &self,
-        entries: &[(String, Vec<u8>)],
-        now_us: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
-        for (id, bytes) in entries {
-            sqlx::query(ENQUEUE)
-                .bind(id)
-                .bind(bytes)
-                .bind(now_us)
-                .execute(&mut *tx)
+/// The methods whose SQL is the same on both backends (`$n` placeholders
+/// work in SQLite too), written once.
+macro_rules! audit_store {
+    ($store:ty, { $($specific:tt)* }) => {
+        #[async_trait]
+        impl AuditStore for $store {
+            $($specific)*
+
+        async fn audit_enqueue(
+            &self,
+            entries: &[(String, Vec<u8>)],
+            now_us: i64,
+        ) -> Result<(), StoreError> {
+            let mut tx = self.pool().begin().await.map_err(db)?;
+            for (id, bytes) in entries {
+                sqlx::query(ENQUEUE)
+                    .bind(id)
+                    .bind(bytes)
+                    .bind(now_us)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            tx.commit().await.map_err(db)
+        }
+
+        async fn audit_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+            let row: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(LATEST_CHECKPOINT)
+                .fetch_optional(self.pool())
                 .await
                 .map_err(db)?;
+            row.map(checkpoint_from).transpose()
         }
-        tx.commit().await.map_err(db)
-    }
 
+        async fn audit_checkpoint_at(
+            &self,
+            tree_size: u64,
+        ) -> Result<Option<StoredCheckpoint>, StoreError> {
+            let row: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(CHECKPOINT_AT)
+                .bind(to_i64(tree_size)?)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?;
+            row.map(checkpoint_from).transpose()
+        }
+
+        async fn audit_checkpoints_between(
+            &self,
+            from_size: u64,
+            to_size: u64,
+            limit: u32,
+        ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+            let rows: Vec<(i64, i64, Vec<u8>, String)> = sqlx::query_as(CHECKPOINTS_BETWEEN)
+                .bind(to_i64(from_size)?)
+                .bind(to_i64(to_size)?)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await
+                .map_err(db)?;
+            newest_per_size(rows)
+        }
+
+        async fn audit_entries(
+            &self,
+            from: u64,
+            limit: u32,
+        ) -> Result<Vec<StoredEntry>, StoreError> {
+            let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(ENTRIES)
+                .bind(to_i64(from)?)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await
+                .map_err(db)?;
+            entries_from(rows)
+        }
+
+        async fn audit_leaf_hashes(&self, from: u64, limit: u32) -> Result<Vec<Hash>, StoreError> {
+            let rows: Vec<Vec<u8>> = sqlx::query_scalar(LEAVES)
+                .bind(to_i64(from)?)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await
+                .map_err(db)?;
+            rows.into_iter().map(hash).collect()
+        }
+
+        async fn audit_index_of(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
+            let idx: Option<i64> = sqlx::query_scalar(INDEX_OF)
+                .bind(event_id)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?;
+            idx.map(to_u64).transpose()
+        }
+
+        async fn audit_queue_len(&self) -> Result<u64, StoreError> {
+            let n: i64 = sqlx::query_scalar(QUEUE_LEN)
+                .fetch_one(self.pool())
+                .await
+                .map_err(db)?;
+            to_u64(n)
+        }
+        }
+    };
+}
+
+audit_store!(PostgresStore, {
     async fn audit_sequence(&self, limit: u32, seal: Seal<'_>) -> Result<Option<u64>, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         // One sequencer among all replicas: the lock ends with the transaction.
@@ -331,62 +418,6 @@ impl AuditStore for PostgresStore {
         Ok(true)
     }
 
-    async fn audit_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
-        let row: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(LATEST_CHECKPOINT)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.map(checkpoint_from).transpose()
-    }
-
-    async fn audit_checkpoint_at(
-        &self,
-        tree_size: u64,
-    ) -> Result<Option<StoredCheckpoint>, StoreError> {
-        let row: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(CHECKPOINT_AT)
-            .bind(to_i64(tree_size)?)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.map(checkpoint_from).transpose()
-    }
-
-    async fn audit_checkpoints_between(
-        &self,
-        from_size: u64,
-        to_size: u64,
-        limit: u32,
-    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        let rows: Vec<(i64, i64, Vec<u8>, String)> = sqlx::query_as(CHECKPOINTS_BETWEEN)
-            .bind(to_i64(from_size)?)
-            .bind(to_i64(to_size)?)
-            .bind(i64::from(limit))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        newest_per_size(rows)
-    }
-
-    async fn audit_entries(&self, from: u64, limit: u32) -> Result<Vec<StoredEntry>, StoreError> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(ENTRIES)
-            .bind(to_i64(from)?)
-            .bind(i64::from(limit))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        entries_from(rows)
-    }
-
-    async fn audit_leaf_hashes(&self, from: u64, limit: u32) -> Result<Vec<Hash>, StoreError> {
-        let rows: Vec<Vec<u8>> = sqlx::query_scalar(LEAVES)
-            .bind(to_i64(from)?)
-            .bind(i64::from(limit))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        rows.into_iter().map(hash).collect()
-    }
-
     async fn audit_find(&self, query: &AuditQuery) -> Result<Vec<StoredEntry>, StoreError> {
         let rows = find_query::<sqlx::Postgres>(query)
             .build()
@@ -399,45 +430,9 @@ impl AuditStore for PostgresStore {
                 .collect(),
         )
     }
+});
 
-    async fn audit_index_of(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        let idx: Option<i64> = sqlx::query_scalar(INDEX_OF)
-            .bind(event_id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        idx.map(to_u64).transpose()
-    }
-
-    async fn audit_queue_len(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(QUEUE_LEN)
-            .fetch_one(self.pool())
-            .await
-            .map_err(db)?;
-        to_u64(n)
-    }
-}
-
-#[async_trait]
-impl AuditStore for SqliteStore {
-    async fn audit_enqueue(
-        &self,
-        entries: &[(String, Vec<u8>)],
-        now_us: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
-        for (id, bytes) in entries {
-            sqlx::query(ENQUEUE)
-                .bind(id)
-                .bind(bytes)
-                .bind(now_us)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)
-    }
-
+audit_store!(SqliteStore, {
     async fn audit_sequence(&self, limit: u32, seal: Seal<'_>) -> Result<Option<u64>, StoreError> {
         // BEGIN IMMEDIATE takes the write lock first, so a concurrent
         // sequencer waits instead of failing on lock upgrade.
@@ -505,62 +500,6 @@ impl AuditStore for SqliteStore {
         Ok(true)
     }
 
-    async fn audit_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
-        let row: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(LATEST_CHECKPOINT)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.map(checkpoint_from).transpose()
-    }
-
-    async fn audit_checkpoint_at(
-        &self,
-        tree_size: u64,
-    ) -> Result<Option<StoredCheckpoint>, StoreError> {
-        let row: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(CHECKPOINT_AT)
-            .bind(to_i64(tree_size)?)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        row.map(checkpoint_from).transpose()
-    }
-
-    async fn audit_checkpoints_between(
-        &self,
-        from_size: u64,
-        to_size: u64,
-        limit: u32,
-    ) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        let rows: Vec<(i64, i64, Vec<u8>, String)> = sqlx::query_as(CHECKPOINTS_BETWEEN)
-            .bind(to_i64(from_size)?)
-            .bind(to_i64(to_size)?)
-            .bind(i64::from(limit))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        newest_per_size(rows)
-    }
-
-    async fn audit_entries(&self, from: u64, limit: u32) -> Result<Vec<StoredEntry>, StoreError> {
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(ENTRIES)
-            .bind(to_i64(from)?)
-            .bind(i64::from(limit))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        entries_from(rows)
-    }
-
-    async fn audit_leaf_hashes(&self, from: u64, limit: u32) -> Result<Vec<Hash>, StoreError> {
-        let rows: Vec<Vec<u8>> = sqlx::query_scalar(LEAVES)
-            .bind(to_i64(from)?)
-            .bind(i64::from(limit))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        rows.into_iter().map(hash).collect()
-    }
-
     async fn audit_find(&self, query: &AuditQuery) -> Result<Vec<StoredEntry>, StoreError> {
         let rows = find_query::<sqlx::Sqlite>(query)
             .build()
@@ -573,21 +512,4 @@ impl AuditStore for SqliteStore {
                 .collect(),
         )
     }
-
-    async fn audit_index_of(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        let idx: Option<i64> = sqlx::query_scalar(INDEX_OF)
-            .bind(event_id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        idx.map(to_u64).transpose()
-    }
-
-    async fn audit_queue_len(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(QUEUE_LEN)
-            .fetch_one(self.pool())
-            .await
-            .map_err(db)?;
-        to_u64(n)
-    }
-}
+});

@@ -18,11 +18,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Role;
+use crate::domain::application_state::Transition;
 use crate::http::audit::get_checkpoint::rfc3339;
 use crate::http::auth::Principal;
 use crate::http::errors::{ApiError, ErrorCode, FieldError};
 use crate::http::middleware::RequestContext;
 use crate::onboarding::{ApplicationRecord, Caller, OnboardingError, StoredResponse};
+use crate::startup::AppState;
 
 /// Staff roles that read applications.
 pub const STAFF_READERS: &[Role] = &[
@@ -208,4 +210,42 @@ impl From<&ApplicationRecord> for ApplicationSummary {
 /// Serializes a response body for storing with the idempotency key.
 pub fn body_bytes(value: &impl Serialize) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(ApiError::internal)
+}
+
+/// The applicant moves their own application (submit, withdraw): idempotent
+/// by `Idempotency-Key`, answered with the application after the change.
+pub async fn applicant_transition(
+    req: &HttpRequest,
+    principal: &Principal,
+    state: &AppState,
+    id: &str,
+    transition: Transition,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_any(&[Role::Applicant])?;
+    let (key, hash) = idempotency(req, &[])?;
+    let caller = caller(req, principal);
+    let onboarding = &state.onboarding;
+    if let Some(stored) = onboarding.idempotent_replay(&caller, &key, &hash).await? {
+        return Ok(replay(stored));
+    }
+    let app = onboarding.load(&caller, id).await?;
+    let mut response = Vec::new();
+    let result = onboarding
+        .transition(&caller, &app, transition, |next| {
+            let mut after = ApplicationSummary::from(&app);
+            after.state = next.as_str().to_owned();
+            response = body_bytes(&after).ok()?;
+            Some(onboarding.idempotency(&caller, &key, &hash, 200, response.clone()))
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(response)),
+        // A concurrent retry with the same key may have won: answer as it did.
+        Err(e) => match onboarding.idempotent_replay(&caller, &key, &hash).await? {
+            Some(stored) => Ok(replay(stored)),
+            None => Err(e.into()),
+        },
+    }
 }

@@ -2,8 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{ApplicationSummary, body_bytes, caller, idempotency, replay};
-use crate::auth::Role;
+use super::ApplicationSummary;
 use crate::domain::application_state::Transition;
 use crate::http::auth::Principal;
 use crate::http::errors::ApiError;
@@ -32,30 +31,5 @@ pub async fn withdraw_application(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_any(&[Role::Applicant])?;
-    let (key, hash) = idempotency(&req, &[])?;
-    let caller = caller(&req, &principal);
-    let onboarding = &state.onboarding;
-    if let Some(stored) = onboarding.idempotent_replay(&caller, &key, &hash).await? {
-        return Ok(replay(stored));
-    }
-    let app = onboarding.load(&caller, &id).await?;
-    let mut response = Vec::new();
-    let result = onboarding
-        .transition(&caller, &app, Transition::Withdraw, |next| {
-            let mut after = ApplicationSummary::from(&app);
-            after.state = next.as_str().to_owned();
-            response = body_bytes(&after).ok()?;
-            Some(onboarding.idempotency(&caller, &key, &hash, 200, response.clone()))
-        })
-        .await;
-    match result {
-        Ok(_) => Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .body(response)),
-        Err(e) => match onboarding.idempotent_replay(&caller, &key, &hash).await? {
-            Some(stored) => Ok(replay(stored)),
-            None => Err(e.into()),
-        },
-    }
+    super::applicant_transition(&req, &principal, &state, &id, Transition::Withdraw).await
 }

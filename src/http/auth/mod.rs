@@ -62,18 +62,7 @@ impl Authenticator {
 
     /// Authenticates `req` for its route class; see [`Principal`].
     pub async fn authenticate(&self, req: &HttpRequest) -> Result<Principal, ApiError> {
-        let context = req.extensions().get::<RequestContext>().cloned();
-        let facts = RequestFacts {
-            request_id: context
-                .as_ref()
-                .map(|c| c.request_id.clone())
-                .unwrap_or_default(),
-            client_ip: context
-                .and_then(|c| c.client_ip)
-                .or_else(|| req.peer_addr().map(|a| a.ip())),
-            method: req.method().to_string(),
-            path: req.path().to_owned(),
-        };
+        let facts = request_facts(req);
         let Some(class) = req.app_data::<RouteClass>().copied() else {
             return Err(ApiError::internal(anyhow::anyhow!(
                 "route {} declares no RouteClass",
@@ -290,18 +279,7 @@ impl Authenticator {
         action: crate::auth::RateAction,
     ) -> Result<(), ApiError> {
         let limit = self.settings.action_limits.for_action(action);
-        let context = req.extensions().get::<RequestContext>().cloned();
-        let facts = RequestFacts {
-            request_id: context
-                .as_ref()
-                .map(|c| c.request_id.clone())
-                .unwrap_or_default(),
-            client_ip: context
-                .and_then(|c| c.client_ip)
-                .or_else(|| req.peer_addr().map(|a| a.ip())),
-            method: req.method().to_string(),
-            path: req.path().to_owned(),
-        };
+        let facts = request_facts(req);
         let now = Instant::now();
         let class = principal.route_class();
         if let Some(ip) = facts.client_ip
@@ -395,4 +373,20 @@ fn single_header(req: &HttpRequest, name: &HeaderName) -> Result<Option<String>,
         return Err(());
     }
     first.to_str().map(|v| Some(v.to_owned())).map_err(|_| ())
+}
+
+/// What failure reports say about a request: id, client IP, method, path.
+fn request_facts(req: &HttpRequest) -> RequestFacts {
+    let context = req.extensions().get::<RequestContext>().cloned();
+    RequestFacts {
+        request_id: context
+            .as_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default(),
+        client_ip: context
+            .and_then(|c| c.client_ip)
+            .or_else(|| req.peer_addr().map(|a| a.ip())),
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+    }
 }
