@@ -22,6 +22,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod onboarding;
 pub mod policy;
 pub mod startup;

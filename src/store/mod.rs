@@ -4,6 +4,7 @@
 
 mod applications;
 mod audit;
+mod jobs;
 mod postgres;
 mod sqlite;
 
@@ -72,7 +73,12 @@ pub struct ConnectOptions {
 /// transaction on the backend.
 #[async_trait]
 pub trait Store:
-    crate::audit::AuditStore + crate::onboarding::ApplicationStore + Send + Sync + 'static
+    crate::audit::AuditStore
+    + crate::onboarding::ApplicationStore
+    + crate::jobs::JobStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which backend this is.
     fn kind(&self) -> DatabaseKind;

@@ -14,4 +14,5 @@ mod cli;
 mod errors;
 mod health;
 mod helpers;
+mod jobs;
 mod tls;
