@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kyc_gateway::jobs::{JobStore, NewJob, Retry, retry_after_failure};
+use kyc_gateway::jobs::{NewJob, Retry, retry_after_failure};
 use kyc_gateway::startup::open_store;
 use kyc_gateway::store::Store;
 
