@@ -244,12 +244,12 @@ impl AuditLog {
             Some(size) => size,
             None => self.checkpointed_size().await?,
         };
+        self.ensure_checkpointed(size).await?;
         if index >= size {
             return Err(AuditError::Proof(format!(
                 "event {event_id} has index {index}, not inside a tree of size {size}"
             )));
         }
-        self.ensure_checkpointed(size).await?;
         let leaves = self.leaf_hashes(size).await?;
         let proof = merkle::inclusion_proof(&leaves, index)
             .map_err(|e| AuditError::Proof(e.to_string()))?;
@@ -274,7 +274,8 @@ impl AuditLog {
     }
 
     async fn ensure_checkpointed(&self, size: u64) -> Result<(), AuditError> {
-        if self.store.audit_checkpoint_at(size).await?.is_none() {
+        // Sizes beyond the database's integer range cannot have a checkpoint.
+        if i64::try_from(size).is_err() || self.store.audit_checkpoint_at(size).await?.is_none() {
             return Err(AuditError::Proof(format!("no checkpoint of size {size}")));
         }
         Ok(())

@@ -52,9 +52,25 @@ pub enum Transition {
     Expire,
 }
 
+impl Transition {
+    /// For messages: "cannot be submitted".
+    pub fn past_participle(self) -> &'static str {
+        match self {
+            Self::Submit => "submitted",
+            Self::StartChecks => "checked",
+            Self::Approve => "approved",
+            Self::Reject => "rejected",
+            Self::Refer => "referred to review",
+            Self::RequestInfo => "sent back for information",
+            Self::Withdraw => "withdrawn",
+            Self::Expire => "expired",
+        }
+    }
+}
+
 /// A transition that the state machine does not allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("cannot {transition:?} an application that is {from}")]
+#[error("an application that is {from} cannot be {}", transition.past_participle())]
 pub struct IllegalTransition {
     /// The current state.
     pub from: ApplicationState,

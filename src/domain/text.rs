@@ -14,7 +14,7 @@ pub enum TextError {
     #[error("must be at most {0} characters")]
     TooLong(usize),
     /// Holds a control, format or otherwise invisible character.
-    #[error("must not contain control or invisible characters")]
+    #[error("must not contain control, invisible or symbol characters")]
     Invisible,
 }
 

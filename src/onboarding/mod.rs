@@ -587,9 +587,30 @@ impl Onboarding {
             Some(sha256_hex(&record.identity_sealed)),
         );
         let audit = encode_all(&[event])?;
-        self.store
+        match self
+            .store
             .application_insert(&record, &audit, idem(&record).as_ref())
-            .await?;
+            .await
+        {
+            Ok(()) => {}
+            // A concurrent request opened the same application first.
+            Err(StoreError::Conflict(c))
+                if c.contains("applications_one_open")
+                    || c.contains("applications.owner_index") =>
+            {
+                let existing = self
+                    .store
+                    .application_find_open(
+                        &record.owner_index,
+                        &record.identity_index,
+                        &record.product,
+                    )
+                    .await?
+                    .unwrap_or_default();
+                return Err(OnboardingError::Duplicate(existing));
+            }
+            Err(e) => return Err(e.into()),
+        }
         self.audit.wake_handle().notify_one();
         Ok(record)
     }
@@ -699,6 +720,28 @@ impl Onboarding {
                 code: "invalid".into(),
                 message: format!("one of: {}", CHANNELS.join(", ")),
             });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, d) in decisions.iter().enumerate() {
+            if !seen.insert(d.purpose.as_str()) {
+                problems.push(FieldProblem {
+                    field: format!("decisions[{i}].purpose"),
+                    code: "duplicate_purpose".into(),
+                    message: "one decision per purpose in a request".into(),
+                });
+            }
+            // Withdrawing is always possible (GDPR Art. 7(3)); granting on a
+            // closed application would consent to nothing.
+            if d.granted && app.state.is_final() {
+                problems.push(FieldProblem {
+                    field: format!("decisions[{i}].granted"),
+                    code: "application_closed".into(),
+                    message: format!(
+                        "the application is {}; only withdrawals are recorded",
+                        app.state
+                    ),
+                });
+            }
         }
         if decisions.is_empty() || decisions.len() > 20 {
             problems.push(FieldProblem {
@@ -855,7 +898,7 @@ impl Onboarding {
         caller: &Caller,
         app: &ApplicationRecord,
         transition: Transition,
-        idem: impl FnOnce(ApplicationState) -> Option<IdempotencyWrite>,
+        idem: impl FnOnce(ApplicationState, i64) -> Option<IdempotencyWrite>,
     ) -> Result<ApplicationState, OnboardingError> {
         let owner = caller.roles.contains(&Role::Applicant)
             && app.owner_index == self.subject_index(&caller.subject);
@@ -884,7 +927,7 @@ impl Onboarding {
             now_us: self.now_us(),
         };
         self.store
-            .application_transition(&change, &audit, idem(next).as_ref())
+            .application_transition(&change, &audit, idem(next, change.now_us).as_ref())
             .await?;
         self.audit.wake_handle().notify_one();
         Ok(next)

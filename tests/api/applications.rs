@@ -321,6 +321,16 @@ async fn invalid_identity_data_is_refused_field_by_field_and_nothing_is_stored()
             json!({"family_name": "x".repeat(10_000)}),
             "identity.family_name",
         ),
+        (
+            "emoji",
+            json!({"given_names": "Anna 😀"}),
+            "identity.given_names",
+        ),
+        (
+            "markup",
+            json!({"family_name": "<script>alert(1)</script>"}),
+            "identity.family_name",
+        ),
         ("bad email", json!({"email": "anna@"}), "identity.email"),
         ("bad phone", json!({"phone": "0151 123"}), "identity.phone"),
     ];
@@ -503,11 +513,14 @@ async fn applicants_reach_only_their_own_applications() {
     )
     .await;
     let auditor = app.token("auditor-1", &["auditor"]);
-    assert_eq!(
-        app.get_as(&format!("/v1/applications/{id}"), &auditor)
-            .await
-            .status(),
-        200
+    let res = app
+        .get_as(&format!("/v1/applications/{id}"), &auditor)
+        .await;
+    assert_eq!(res.status(), 200);
+    let view: Value = res.json().await.unwrap();
+    assert!(
+        view.get("identity").is_none(),
+        "auditors do not see identity data: {view}"
     );
     let res = post(
         &app,
@@ -789,4 +802,85 @@ async fn creating_applications_has_its_own_rate_limit() {
     assert_eq!(res.status(), 201);
     // Other routes of the same applicant are not affected.
     assert_eq!(app.get_as("/v1/me", &anna).await.status(), 200);
+}
+
+#[tokio::test]
+async fn parallel_creates_for_the_same_person_and_product_open_one_application() {
+    let app = spawn_app_with(|s| {
+        s.auth
+            .action_limits
+            .create_application
+            .per_subject_per_minute = 100
+    })
+    .await;
+    let carl = app.token("carl", &["applicant"]);
+    let body = new_application();
+    let keys: Vec<String> = (0..6).map(|i| format!("carl-{i}")).collect();
+    let requests = keys
+        .iter()
+        .map(|key| post(&app, "/v1/applications", &carl, key, Some(&body)));
+    let mut statuses: Vec<u16> = futures_util::future::join_all(requests)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![201, 409, 409, 409, 409, 409]);
+}
+
+#[tokio::test]
+async fn consent_requests_are_consistent_and_closed_applications_take_only_withdrawals() {
+    let app = spawn_app().await;
+    let anna = app.token("anna", &["applicant"]);
+    let id = create(&app, &anna).await;
+    let en = texts(&app, &anna, &id, "en").await;
+    let kyc = text_for(&en, "kyc_processing");
+    let both = json!({"channel": "web", "decisions": [decision(kyc, true), decision(kyc, false)]});
+    let res = post(
+        &app,
+        &format!("/v1/applications/{id}/consents"),
+        &anna,
+        "both",
+        Some(&both),
+    )
+    .await;
+    let problem = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["code"], "duplicate_purpose");
+
+    let res = post(
+        &app,
+        &format!("/v1/applications/{id}/withdraw"),
+        &anna,
+        "w",
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let after: Value = res.json().await.unwrap();
+    assert_eq!(after["state"], "withdrawn");
+    assert!(
+        after["updated_at"].as_str().unwrap() > after["created_at"].as_str().unwrap(),
+        "{after}"
+    );
+    let grant = json!({"channel": "web", "decisions": [decision(kyc, true)]});
+    let res = post(
+        &app,
+        &format!("/v1/applications/{id}/consents"),
+        &anna,
+        "late-grant",
+        Some(&grant),
+    )
+    .await;
+    let problem = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["code"], "application_closed");
+    let withdraw = json!({"channel": "web", "decisions": [decision(kyc, false)]});
+    let res = post(
+        &app,
+        &format!("/v1/applications/{id}/consents"),
+        &anna,
+        "late-withdrawal",
+        Some(&withdraw),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
 }

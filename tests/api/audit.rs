@@ -608,6 +608,14 @@ async fn auditors_read_events_checkpoints_and_proofs_and_nobody_else_does() {
         )
         .await;
     crate::helpers::assert_problem(bad, 400, "invalid_query").await;
+    for path in [
+        "/v1/audit/consistency-proof?from_size=1&to_size=18446744073709551615".to_owned(),
+        format!("/v1/audit/events/{event_id}/inclusion-proof?tree_size=9223372036854775808"),
+        format!("/v1/audit/events/{event_id}/inclusion-proof?tree_size=99999"),
+    ] {
+        let bad = app.get_as(&path, &auditor).await;
+        crate::helpers::assert_problem(bad, 400, "invalid_query").await;
+    }
     let bad = app.get_as("/v1/audit/events?limit=0", &auditor).await;
     crate::helpers::assert_problem(bad, 400, "invalid_query").await;
     let bad = app.get_as("/v1/audit/events?colour=red", &auditor).await;

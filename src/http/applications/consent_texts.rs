@@ -66,7 +66,7 @@ pub async fn get_consent_texts(
         .insert_header(("Content-Language", locale.clone()))
         .json(ConsentTexts {
             locale,
-            policy_version: state.onboarding.policy().label(),
+            policy_version: state.onboarding.policy().version.clone(),
             consents,
         }))
 }

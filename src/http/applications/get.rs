@@ -19,7 +19,10 @@ pub struct ApplicationView {
     #[serde(flatten)]
     pub summary: ApplicationSummary,
     /// The identity data (decrypted for this response; the read is audited).
-    pub identity: Identity,
+    /// Only the applicant and officers see it; auditors and admins get the
+    /// application without it (GDPR Art. 5(1)(c), data minimisation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
 }
 
 /// Returns an application to its applicant or to staff. Another applicant's
@@ -45,7 +48,14 @@ pub async fn get_application(
     principal.require_any(&[&[Role::Applicant][..], STAFF_READERS].concat())?;
     let caller = caller(&req, &principal);
     let app = state.onboarding.load(&caller, &id).await?;
-    let identity = state.onboarding.view_identity(&caller, &app).await?;
+    let may_see_identity = principal.has_role(Role::Applicant)
+        || principal.has_role(Role::Officer)
+        || principal.has_role(Role::SeniorOfficer);
+    let identity = if may_see_identity {
+        Some(state.onboarding.view_identity(&caller, &app).await?)
+    } else {
+        None
+    };
     Ok(Json(ApplicationView {
         summary: (&app).into(),
         identity,

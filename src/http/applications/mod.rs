@@ -231,9 +231,10 @@ pub async fn applicant_transition(
     let app = onboarding.load(&caller, id).await?;
     let mut response = Vec::new();
     let result = onboarding
-        .transition(&caller, &app, transition, |next| {
+        .transition(&caller, &app, transition, |next, now_us| {
             let mut after = ApplicationSummary::from(&app);
             after.state = next.as_str().to_owned();
+            after.updated_at = rfc3339(now_us);
             response = body_bytes(&after).ok()?;
             Some(onboarding.idempotency(&caller, &key, &hash, 200, response.clone()))
         })

@@ -21,8 +21,13 @@ use crate::startup::AppState;
     security(("bearer" = []), ("dpop" = [])),
     responses(
         (status = 200, description = "The application after the change", body = ApplicationSummary),
+        (status = 400, description = "Missing Idempotency-Key", body = crate::http::errors::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = crate::http::errors::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an applicant", body = crate::http::errors::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application (or not yours)", body = crate::http::errors::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed in the current state, or consents missing", body = crate::http::errors::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another request", body = crate::http::errors::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited; see Retry-After", body = crate::http::errors::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn withdraw_application(
