@@ -148,6 +148,9 @@ impl AuditLog {
         result: &str,
         source_ip: Option<String>,
     ) -> AuditEvent {
+        // The client IP is personal data (GDPR Recital 30): only its keyed
+        // pseudonym enters the log.
+        let source_ip = source_ip.map(|ip| self.pseudonym("ip", &ip));
         AuditEvent {
             v: FORMAT_VERSION,
             log_id: self.origin.clone(),

@@ -884,3 +884,48 @@ async fn consent_requests_are_consistent_and_closed_applications_take_only_withd
     .await;
     assert_eq!(res.status(), 201);
 }
+
+#[tokio::test]
+async fn the_audit_log_holds_no_personal_data() {
+    let app = spawn_app().await;
+    let anna = app.token("anna-subject-42", &["applicant"]);
+    let id = create(&app, &anna).await;
+    let view = app.get_as(&format!("/v1/applications/{id}"), &anna).await;
+    assert_eq!(view.status(), 200);
+    let auditor = app.token("auditor-1", &["auditor"]);
+    // Wait for the PII read to be sequenced, then read every entry.
+    let mut entries = String::new();
+    for _ in 0..100 {
+        let page: Value = app
+            .get_as("/v1/audit/events?limit=500", &auditor)
+            .await
+            .json()
+            .await
+            .unwrap();
+        entries = page["events"].to_string();
+        if entries.contains("application.pii_viewed") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(entries.contains("application.pii_viewed"), "{entries}");
+    assert!(
+        entries.contains("\"source_ip\":\"ps_"),
+        "client IPs must be pseudonymised: {entries}"
+    );
+    for personal in [
+        "127.0.0.1",
+        "anna-subject-42",
+        "Eriksson",
+        "Anna",
+        "1974-08-12",
+        "Hauptstra",
+        "anna@example.com",
+        &id,
+    ] {
+        assert!(
+            !entries.contains(personal),
+            "`{personal}` appears in the audit log"
+        );
+    }
+}
