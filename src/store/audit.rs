@@ -237,13 +237,60 @@ const ENQUEUE: &str = "INSERT INTO audit_queue (event_id, entry, enqueued_us) VA
 const INSERT_CHECKPOINT: &str =
     "INSERT INTO audit_checkpoints (tree_size, created_us, root, note) VALUES ($1, $2, $3, $4)";
 
+/// The common part of re-signing a stale checkpoint, after the backend has
+/// begun its transaction (and, on PostgreSQL, won the election).
+macro_rules! refresh_checkpoint {
+    ($tx:ident, $max_age_us:ident, $now_us:ident, $sign:ident) => {{
+        let latest: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(LATEST_CHECKPOINT)
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err(db)?;
+        if latest.as_ref().is_some_and(|c| $now_us - c.1 < $max_age_us) {
+            $tx.rollback().await.map_err(db)?;
+            return Ok(false);
+        }
+        let tree: Option<(i64, Vec<u8>)> = sqlx::query_as(LATEST_TREE)
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err(db)?;
+        let (size, root) = match tree {
+            Some((size, root)) => (to_u64(size)?, hash(root)?),
+            None => (0, crate::audit::merkle::empty_root()),
+        };
+        let note = $sign(size, &root).map_err(StoreError::Other)?;
+        sqlx::query(INSERT_CHECKPOINT)
+            .bind(to_i64(size)?)
+            .bind($now_us)
+            .bind(root.to_vec())
+            .bind(note)
+            .execute(&mut *$tx)
+            .await
+            .map_err(db)?;
+        $tx.commit().await.map_err(db)?;
+        Ok(true)
+    }};
+}
+
 /// The methods whose SQL is the same on both backends (`$n` placeholders
 /// work in SQLite too), written once.
 macro_rules! audit_store {
-    ($store:ty, { $($specific:tt)* }) => {
+    ($store:ty, $db:ty, { $($specific:tt)* }) => {
         #[async_trait]
         impl AuditStore for $store {
             $($specific)*
+
+            async fn audit_find(&self, query: &AuditQuery) -> Result<Vec<StoredEntry>, StoreError> {
+                let rows = find_query::<$db>(query)
+                    .build()
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(db)?;
+                entries_from(
+                    rows.iter()
+                        .map(|r| (r.get::<i64, _>(0), r.get::<Vec<u8>, _>(1)))
+                        .collect(),
+                )
+            }
 
         async fn audit_enqueue(
             &self,
@@ -343,7 +390,7 @@ macro_rules! audit_store {
     };
 }
 
-audit_store!(PostgresStore, {
+audit_store!(PostgresStore, sqlx::Postgres, {
     async fn audit_sequence(&self, limit: u32, seal: Seal<'_>) -> Result<Option<u64>, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         // One sequencer among all replicas: the lock ends with the transaction.
@@ -365,9 +412,14 @@ audit_store!(PostgresStore, {
             .await
             .map_err(db)?;
         if rows.is_empty() {
+            // End the transaction now: a dropped one is rolled back only when
+            // its connection is next used, and holds the election lock (and
+            // SQLite's write lock) until then.
+            tx.rollback().await.map_err(db)?;
             return Ok(Some(0));
         }
         let Some((entries, update)) = seal(frontier, rows).map_err(StoreError::Other)? else {
+            tx.rollback().await.map_err(db)?;
             return Ok(Some(0));
         };
         insert_sequenced_pg(&mut tx, &entries, &update).await?;
@@ -390,49 +442,11 @@ audit_store!(PostgresStore, {
         if !leader {
             return Ok(false);
         }
-        let latest: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(LATEST_CHECKPOINT)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        if latest.as_ref().is_some_and(|c| now_us - c.1 < max_age_us) {
-            return Ok(false);
-        }
-        let tree: Option<(i64, Vec<u8>)> = sqlx::query_as(LATEST_TREE)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        let (size, root) = match tree {
-            Some((size, root)) => (to_u64(size)?, hash(root)?),
-            None => (0, crate::audit::merkle::empty_root()),
-        };
-        let note = sign(size, &root).map_err(StoreError::Other)?;
-        sqlx::query(INSERT_CHECKPOINT)
-            .bind(to_i64(size)?)
-            .bind(now_us)
-            .bind(root.to_vec())
-            .bind(note)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
-    }
-
-    async fn audit_find(&self, query: &AuditQuery) -> Result<Vec<StoredEntry>, StoreError> {
-        let rows = find_query::<sqlx::Postgres>(query)
-            .build()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        entries_from(
-            rows.iter()
-                .map(|r| (r.get::<i64, _>(0), r.get::<Vec<u8>, _>(1)))
-                .collect(),
-        )
+        refresh_checkpoint!(tx, max_age_us, now_us, sign)
     }
 });
 
-audit_store!(SqliteStore, {
+audit_store!(SqliteStore, sqlx::Sqlite, {
     async fn audit_sequence(&self, limit: u32, seal: Seal<'_>) -> Result<Option<u64>, StoreError> {
         // BEGIN IMMEDIATE takes the write lock first, so a concurrent
         // sequencer waits instead of failing on lock upgrade.
@@ -451,9 +465,14 @@ audit_store!(SqliteStore, {
             .await
             .map_err(db)?;
         if rows.is_empty() {
+            // End the transaction now: a dropped one is rolled back only when
+            // its connection is next used, and holds the election lock (and
+            // SQLite's write lock) until then.
+            tx.rollback().await.map_err(db)?;
             return Ok(Some(0));
         }
         let Some((entries, update)) = seal(frontier, rows).map_err(StoreError::Other)? else {
+            tx.rollback().await.map_err(db)?;
             return Ok(Some(0));
         };
         insert_sequenced!(tx, entries, update);
@@ -472,44 +491,6 @@ audit_store!(SqliteStore, {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db)?;
-        let latest: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(LATEST_CHECKPOINT)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        if latest.as_ref().is_some_and(|c| now_us - c.1 < max_age_us) {
-            return Ok(false);
-        }
-        let tree: Option<(i64, Vec<u8>)> = sqlx::query_as(LATEST_TREE)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        let (size, root) = match tree {
-            Some((size, root)) => (to_u64(size)?, hash(root)?),
-            None => (0, crate::audit::merkle::empty_root()),
-        };
-        let note = sign(size, &root).map_err(StoreError::Other)?;
-        sqlx::query(INSERT_CHECKPOINT)
-            .bind(to_i64(size)?)
-            .bind(now_us)
-            .bind(root.to_vec())
-            .bind(note)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
-    }
-
-    async fn audit_find(&self, query: &AuditQuery) -> Result<Vec<StoredEntry>, StoreError> {
-        let rows = find_query::<sqlx::Sqlite>(query)
-            .build()
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
-        entries_from(
-            rows.iter()
-                .map(|r| (r.get::<i64, _>(0), r.get::<Vec<u8>, _>(1)))
-                .collect(),
-        )
+        refresh_checkpoint!(tx, max_age_us, now_us, sign)
     }
 });

@@ -686,3 +686,35 @@ async fn a_forced_internal_error_is_an_opaque_500() {
         assert!(!text.contains(leak), "500 body leaks `{leak}`: {text}");
     }
 }
+
+#[tokio::test]
+async fn an_old_checkpoint_is_signed_again_even_without_new_entries() {
+    let f = fixture().await;
+    f.log.record(&[event(&f.log, "test.a")]).await.unwrap();
+    drain(&f).await;
+    let first = f.store.audit_latest_checkpoint().await.unwrap().unwrap();
+    // Fresh enough: nothing to do.
+    sequencer::run_once(
+        f.store.as_ref(),
+        f.log.signer(),
+        f.log.origin(),
+        &seq_settings(),
+    )
+    .await
+    .unwrap();
+    let same = f.store.audit_latest_checkpoint().await.unwrap().unwrap();
+    assert_eq!(same.created_us, first.created_us);
+    // Older than the maximum age (zero here): the same size is signed anew.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let hourly = SequencerSettings {
+        checkpoint_max_age: std::time::Duration::ZERO,
+        ..seq_settings()
+    };
+    sequencer::run_once(f.store.as_ref(), f.log.signer(), f.log.origin(), &hourly)
+        .await
+        .unwrap();
+    let again = f.store.audit_latest_checkpoint().await.unwrap().unwrap();
+    assert_eq!(again.tree_size, first.tree_size);
+    assert_eq!(again.root, first.root);
+    assert!(again.created_us > first.created_us);
+}
