@@ -98,6 +98,70 @@ where
     b
 }
 
+/// Stores the tree state and the signed checkpoint of a sequencer batch.
+macro_rules! insert_tree_update {
+    ($tx:expr, $update:expr) => {{
+        let size = to_i64($update.tree_size)?;
+        sqlx::query("INSERT INTO audit_tree_states (tree_size, root, frontier, created_us) VALUES ($1, $2, $3, $4)")
+            .bind(size)
+            .bind($update.root.to_vec())
+            .bind($update.frontier.clone())
+            .bind($update.now_us)
+            .execute(&mut *$tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(INSERT_CHECKPOINT)
+            .bind(size)
+            .bind($update.now_us)
+            .bind($update.root.to_vec())
+            .bind($update.checkpoint_note.clone())
+            .execute(&mut *$tx)
+            .await
+            .map_err(db)?;
+    }};
+}
+
+/// Reads the tree state and a batch of queued entries inside `$tx` and lets
+/// `$seal` number and sign them. With nothing to do it ends the transaction
+/// at once and returns `Ok(Some(0))` from the caller: a dropped transaction
+/// is rolled back only when its connection is next used, and holds the
+/// election lock (and SQLite's write lock) until then.
+macro_rules! read_and_seal {
+    ($tx:ident, $limit:expr, $seal:expr) => {{
+        let frontier: Option<Vec<u8>> = sqlx::query_scalar(LATEST_STATE)
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err(db)?;
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(QUEUE_BATCH)
+            .bind(i64::from($limit))
+            .fetch_all(&mut *$tx)
+            .await
+            .map_err(db)?;
+        let sealed = if rows.is_empty() {
+            None
+        } else {
+            $seal(frontier, rows).map_err(StoreError::Other)?
+        };
+        match sealed {
+            Some(batch) => batch,
+            None => {
+                $tx.rollback().await.map_err(db)?;
+                return Ok(Some(0));
+            }
+        }
+    }};
+}
+
+/// PostgreSQL: whether this transaction won the sequencer election; the
+/// advisory lock ends with the transaction.
+async fn elected(tx: &mut sqlx::PgConnection) -> Result<bool, StoreError> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(SEQUENCER_LOCK)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)
+}
+
 /// PostgreSQL: the whole batch as one INSERT over `UNNEST`ed arrays and one
 /// DELETE over `ANY`, instead of thousands of bind parameters; this keeps
 /// the sequencer far ahead of the writers.
@@ -142,23 +206,7 @@ async fn insert_sequenced_pg(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    let size = to_i64(update.tree_size)?;
-    sqlx::query("INSERT INTO audit_tree_states (tree_size, root, frontier, created_us) VALUES ($1, $2, $3, $4)")
-        .bind(size)
-        .bind(update.root.to_vec())
-        .bind(update.frontier.clone())
-        .bind(update.now_us)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    sqlx::query(INSERT_CHECKPOINT)
-        .bind(size)
-        .bind(update.now_us)
-        .bind(update.root.to_vec())
-        .bind(update.checkpoint_note.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    insert_tree_update!(tx, update);
     Ok(())
 }
 
@@ -200,23 +248,7 @@ macro_rules! insert_sequenced {
             ids.push_unseparated(")");
             d.build().execute(&mut *$tx).await.map_err(db)?;
         }
-        let size = to_i64($update.tree_size)?;
-        sqlx::query("INSERT INTO audit_tree_states (tree_size, root, frontier, created_us) VALUES ($1, $2, $3, $4)")
-            .bind(size)
-            .bind($update.root.to_vec())
-            .bind($update.frontier.clone())
-            .bind($update.now_us)
-            .execute(&mut *$tx)
-            .await
-            .map_err(db)?;
-        sqlx::query("INSERT INTO audit_checkpoints (tree_size, created_us, root, note) VALUES ($1, $2, $3, $4)")
-            .bind(size)
-            .bind($update.now_us)
-            .bind($update.root.to_vec())
-            .bind($update.checkpoint_note.clone())
-            .execute(&mut *$tx)
-            .await
-            .map_err(db)?;
+        insert_tree_update!($tx, $update);
     }};
 }
 
@@ -393,35 +425,11 @@ macro_rules! audit_store {
 audit_store!(PostgresStore, sqlx::Postgres, {
     async fn audit_sequence(&self, limit: u32, seal: Seal<'_>) -> Result<Option<u64>, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
-        // One sequencer among all replicas: the lock ends with the transaction.
-        let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(SEQUENCER_LOCK)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        if !leader {
+        // One sequencer among all replicas.
+        if !elected(&mut tx).await? {
             return Ok(None);
         }
-        let frontier: Option<Vec<u8>> = sqlx::query_scalar(LATEST_STATE)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(QUEUE_BATCH)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?;
-        if rows.is_empty() {
-            // End the transaction now: a dropped one is rolled back only when
-            // its connection is next used, and holds the election lock (and
-            // SQLite's write lock) until then.
-            tx.rollback().await.map_err(db)?;
-            return Ok(Some(0));
-        }
-        let Some((entries, update)) = seal(frontier, rows).map_err(StoreError::Other)? else {
-            tx.rollback().await.map_err(db)?;
-            return Ok(Some(0));
-        };
+        let (entries, update) = read_and_seal!(tx, limit, seal);
         insert_sequenced_pg(&mut tx, &entries, &update).await?;
         tx.commit().await.map_err(db)?;
         Ok(Some(entries.len() as u64))
@@ -434,12 +442,7 @@ audit_store!(PostgresStore, sqlx::Postgres, {
         sign: Sign<'_>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
-        let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(SEQUENCER_LOCK)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        if !leader {
+        if !elected(&mut tx).await? {
             return Ok(false);
         }
         refresh_checkpoint!(tx, max_age_us, now_us, sign)
@@ -455,26 +458,7 @@ audit_store!(SqliteStore, sqlx::Sqlite, {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db)?;
-        let frontier: Option<Vec<u8>> = sqlx::query_scalar(LATEST_STATE)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(QUEUE_BATCH)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?;
-        if rows.is_empty() {
-            // End the transaction now: a dropped one is rolled back only when
-            // its connection is next used, and holds the election lock (and
-            // SQLite's write lock) until then.
-            tx.rollback().await.map_err(db)?;
-            return Ok(Some(0));
-        }
-        let Some((entries, update)) = seal(frontier, rows).map_err(StoreError::Other)? else {
-            tx.rollback().await.map_err(db)?;
-            return Ok(Some(0));
-        };
+        let (entries, update) = read_and_seal!(tx, limit, seal);
         insert_sequenced!(tx, entries, update);
         tx.commit().await.map_err(db)?;
         Ok(Some(entries.len() as u64))
