@@ -240,56 +240,87 @@ fn wait_for_line(
     panic!("expected log line never came");
 }
 
+/// A gateway process started as an operator would, with its log read line
+/// by line.
+struct Running {
+    child: std::process::Child,
+    lines: Box<dyn Iterator<Item = String>>,
+    ca: std::path::PathBuf,
+    address: String,
+}
+
+impl Running {
+    /// Starts the binary in `dir` with `envs` and waits for it to listen.
+    fn start(dir: &Path, envs: &[(&str, String)]) -> Self {
+        let mut child = gateway(dir)
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines: Box<dyn Iterator<Item = String>> = Box::new(
+            BufReader::new(child.stdout.take().unwrap())
+                .lines()
+                .map_while(Result::ok),
+        );
+        let certs = wait_for_line(&mut lines, |v| v["ca_cert"].is_string());
+        let ca = dir.join(certs["ca_cert"].as_str().unwrap());
+        let listening = wait_for_line(&mut lines, |v| {
+            v["message"] == "kyc-gateway listening (TLS only)"
+        });
+        let address = listening["address"].as_str().unwrap().to_owned();
+        Self {
+            child,
+            lines,
+            ca,
+            address,
+        }
+    }
+
+    /// `GET /livez` on a runtime of its own that is gone before SIGTERM: a
+    /// connection the client kept open would make the graceful shutdown wait
+    /// for its keep-alive to run out (see README, "Shutdown").
+    fn livez(&self, traceparent: Option<&'static str>) -> reqwest::StatusCode {
+        let (ca, url) = (self.ca.clone(), format!("{}/livez", self.address));
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let mut req = crate::helpers::client_trusting(&[&ca], None).get(url);
+                if let Some(tp) = traceparent {
+                    req = req.header("traceparent", tp);
+                }
+                req.send().await.unwrap().status()
+            })
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Sends SIGTERM; returns the exit status and the log lines written after.
+    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let rest: Vec<String> = self.lines.collect();
+        (self.child.wait().unwrap(), rest)
+    }
+}
+
 #[test]
 fn a_fresh_start_serves_https_on_8443_and_stops_cleanly_on_sigterm() {
     crate::helpers::init();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = gateway(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    let certs = wait_for_line(&mut lines, |v| v["ca_cert"].is_string());
-    let ca = dir.path().join(certs["ca_cert"].as_str().unwrap());
-    let listening = wait_for_line(&mut lines, |v| {
-        v["message"] == "kyc-gateway listening (TLS only)"
-    });
-    assert_eq!(listening["address"], "https://127.0.0.1:8443");
+    let gw = Running::start(dir.path(), &[]);
+    assert_eq!(gw.address, "https://127.0.0.1:8443");
     // The dev CA and key stay out of the repository: they live under data/.
-    assert!(ca.starts_with(dir.path().join("data")));
-
-    // The request runs on a runtime of its own that is gone before SIGTERM:
-    // a connection the client kept open would make the graceful shutdown
-    // wait for its keep-alive to run out (see README, "Shutdown").
-    let status = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let client = crate::helpers::client_trusting(&[&ca], None);
-            client
-                .get("https://127.0.0.1:8443/livez")
-                .send()
-                .await
-                .unwrap()
-                .status()
-        })
-    })
-    .join()
-    .unwrap();
-    assert_eq!(status, 200);
-
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let lines_left: Vec<String> = lines.collect();
-    let status = child.wait().unwrap();
+    assert!(gw.ca.starts_with(dir.path().join("data")));
+    assert_eq!(gw.livez(None), 200);
+    let (status, lines_left) = gw.terminate();
     assert!(status.success(), "exit status after SIGTERM: {status}");
     assert!(
         lines_left.iter().any(|l| l.contains("kyc-gateway stopped")),
@@ -348,54 +379,21 @@ fn traces_are_exported_over_otlp_when_an_endpoint_is_configured() {
     crate::helpers::init();
     let (collector, received) = fake_collector();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = gateway(dir.path())
-        .env("KYC_BIND", "127.0.0.1:0")
-        .env(
-            "KYC_TELEMETRY__OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{collector}/v1/traces"),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    let certs = wait_for_line(&mut lines, |v| v["ca_cert"].is_string());
-    let ca = dir.path().join(certs["ca_cert"].as_str().unwrap());
-    let listening = wait_for_line(&mut lines, |v| {
-        v["message"] == "kyc-gateway listening (TLS only)"
-    });
-    let address = listening["address"].as_str().unwrap().to_owned();
-    let status = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let client = crate::helpers::client_trusting(&[&ca], None);
-            client
-                .get(format!("{address}/livez"))
-                .header(
-                    "traceparent",
-                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                )
-                .send()
-                .await
-                .unwrap()
-                .status()
-        })
-    })
-    .join()
-    .unwrap();
-    assert_eq!(status, 200);
+    let gw = Running::start(
+        dir.path(),
+        &[
+            ("KYC_BIND", "127.0.0.1:0".to_owned()),
+            (
+                "KYC_TELEMETRY__OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{collector}/v1/traces"),
+            ),
+        ],
+    );
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_eq!(gw.livez(Some(traceparent)), 200);
     // Shutdown flushes the batch exporter.
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let _: Vec<String> = lines.collect();
-    assert!(child.wait().unwrap().success());
+    let (status, _) = gw.terminate();
+    assert!(status.success());
     let (line, content_type) = received
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("no OTLP export arrived");
