@@ -5,3 +5,4 @@
 
 pub mod blind_index;
 pub mod envelope;
+pub mod stream;
