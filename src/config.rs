@@ -60,6 +60,61 @@ pub struct Settings {
     pub policy_path: PathBuf,
     /// Keys that protect personal data at rest.
     pub data_keys: DataKeySettings,
+    /// Identity document uploads: storage and limits.
+    pub documents: DocumentSettings,
+}
+
+/// Where documents are stored and how large they may be. Every limit is
+/// enforced while the upload streams in, so crossing one costs no memory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentSettings {
+    /// Unset: the local filesystem under `data_dir/documents`. `s3://bucket/prefix`:
+    /// an S3-compatible store, configured by the standard `AWS_*` environment
+    /// variables (`AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID` …).
+    pub storage_url: Option<String>,
+    /// Largest document, bytes.
+    pub max_file_bytes: u64,
+    /// Largest upload request body (the file plus the form around it), bytes.
+    pub max_request_bytes: u64,
+    /// All documents of one application together, superseded ones included, bytes.
+    pub max_application_bytes: u64,
+    /// Documents one application may hold, superseded ones included.
+    pub max_documents_per_application: u32,
+    /// Parts in one upload request.
+    pub max_parts: usize,
+    /// Bytes of one part's header block.
+    pub max_part_header_bytes: usize,
+    /// Width or height of an image, pixels.
+    pub max_image_side: u32,
+    /// Width × height of an image (pixel-flood guard).
+    pub max_image_pixels: u64,
+    /// Pages of a PDF.
+    pub max_pdf_pages: u32,
+    /// How often the sweeper looks for blobs without a row.
+    pub sweep_interval_secs: u64,
+    /// A blob without a row is removed only after this long (an upload may
+    /// still be committing it).
+    pub orphan_grace_secs: u64,
+}
+
+impl Default for DocumentSettings {
+    fn default() -> Self {
+        Self {
+            storage_url: None,
+            max_file_bytes: 10 * 1024 * 1024,
+            max_request_bytes: 10 * 1024 * 1024 + 64 * 1024,
+            max_application_bytes: 60 * 1024 * 1024,
+            max_documents_per_application: 20,
+            max_parts: 8,
+            max_part_header_bytes: 4096,
+            max_image_side: 12_000,
+            max_image_pixels: 100_000_000,
+            max_pdf_pages: 50,
+            sweep_interval_secs: 600,
+            orphan_grace_secs: 3600,
+        }
+    }
 }
 
 /// Key-encryption keys (envelope encryption of per-application data keys) and
@@ -372,6 +427,7 @@ impl Default for Settings {
             },
             policy_path: PathBuf::from("policies/onboarding.toml"),
             data_keys: DataKeySettings::default(),
+            documents: DocumentSettings::default(),
         }
     }
 }
@@ -502,6 +558,40 @@ impl Settings {
                 "audit.checkpoint_max_age_secs",
                 self.audit.checkpoint_max_age_secs,
             ),
+            ("documents.max_file_bytes", self.documents.max_file_bytes),
+            (
+                "documents.max_request_bytes",
+                self.documents.max_request_bytes,
+            ),
+            (
+                "documents.max_application_bytes",
+                self.documents.max_application_bytes,
+            ),
+            (
+                "documents.max_documents_per_application",
+                u64::from(self.documents.max_documents_per_application),
+            ),
+            ("documents.max_parts", self.documents.max_parts as u64),
+            (
+                "documents.max_part_header_bytes",
+                self.documents.max_part_header_bytes as u64,
+            ),
+            (
+                "documents.max_image_side",
+                u64::from(self.documents.max_image_side),
+            ),
+            (
+                "documents.max_image_pixels",
+                self.documents.max_image_pixels,
+            ),
+            (
+                "documents.max_pdf_pages",
+                u64::from(self.documents.max_pdf_pages),
+            ),
+            (
+                "documents.sweep_interval_secs",
+                self.documents.sweep_interval_secs,
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -515,6 +605,15 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "http.max_body_bytes",
                 reason: "must be at most 16 MiB; documents have their own limits".to_owned(),
+            });
+        }
+        if let Some(url) = &self.documents.storage_url
+            && !url.starts_with("s3://")
+        {
+            return Err(ConfigError::Invalid {
+                key: "documents.storage_url",
+                reason: "use s3://bucket/prefix, or leave it unset for the local data directory"
+                    .to_owned(),
             });
         }
         if self.tls.cert_path.is_some() != self.tls.key_path.is_some() {

@@ -4,8 +4,8 @@
 //!
 //! - [`http`]: the TLS-served HTTP edge: routes, extractors, RFC 9457 errors,
 //!   middleware, OpenAPI. Translates HTTP to use-case calls.
-//! - use cases (`audit`, `onboarding`, `checks`, `review`, `handoff` as they
-//!   land): one transaction per use case, state change and audit entry together.
+//! - use cases (`audit`, `onboarding`, `documents`, `checks`, `review`,
+//!   `handoff` as they land): one transaction per use case, state change and audit entry together.
 //! - [`domain`]: pure types and rules; imports neither actix nor sqlx.
 //! - [`store`]: the `Store` trait the use cases own, implemented for
 //!   PostgreSQL and SQLite.
@@ -20,6 +20,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod documents;
 pub mod domain;
 pub mod http;
 pub mod jobs;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub audit: Arc<AuditLog>,
     /// The onboarding use cases.
     pub onboarding: Arc<crate::onboarding::Onboarding>,
+    /// The document use cases.
+    pub documents: Arc<crate::documents::Documents>,
 }
 
 /// Failures while starting; each message says what to fix.
@@ -58,6 +60,9 @@ pub enum StartupError {
     /// Data-protection keys are missing or unusable.
     #[error("data keys: {0}")]
     DataKeys(#[from] crate::onboarding::keys::DataKeyError),
+    /// Document storage cannot be opened.
+    #[error("documents.storage_url: {0}")]
+    Documents(#[from] crate::documents::blobs::BlobError),
     /// Access-token verification cannot be set up.
     #[error("auth: {0}")]
     Auth(#[from] AuthSetupError),
@@ -122,9 +127,22 @@ const JANITOR_INTERVAL: Duration = Duration::from_secs(300);
 
 /// Background upkeep: expires drafts per policy and purges idempotency keys
 /// (kept at least 24 hours). Errors are logged and retried next round.
-fn spawn_janitor(onboarding: Arc<crate::onboarding::Onboarding>) -> tokio::task::JoinHandle<()> {
+fn spawn_janitor(
+    onboarding: Arc<crate::onboarding::Onboarding>,
+    documents: Arc<crate::documents::Documents>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let sweep_every = Duration::from_secs(documents.settings().sweep_interval_secs);
+        let mut next_sweep = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_sweep {
+                match documents.sweep_orphans().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(removed = n, "document blobs without a record removed"),
+                    Err(error) => tracing::error!(%error, "sweeping document blobs failed"),
+                }
+                next_sweep = tokio::time::Instant::now() + sweep_every;
+            }
             match onboarding.expire_stale_drafts().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "stale drafts expired"),
@@ -133,7 +151,7 @@ fn spawn_janitor(onboarding: Arc<crate::onboarding::Onboarding>) -> tokio::task:
             if let Err(error) = onboarding.purge_idempotency_keys().await {
                 tracing::error!(%error, "purging idempotency keys failed");
             }
-            tokio::time::sleep(JANITOR_INTERVAL).await;
+            tokio::time::sleep(JANITOR_INTERVAL.min(sweep_every)).await;
         }
     })
 }
@@ -189,7 +207,20 @@ impl Application {
             blind,
             Arc::new(crate::domain::clock::SystemClock),
         ));
-        let janitor = spawn_janitor(Arc::clone(&onboarding));
+        let blobs = match &settings.documents.storage_url {
+            Some(url) => crate::documents::blobs::BlobStore::s3(url)?,
+            None => {
+                crate::documents::blobs::BlobStore::local(&settings.data_dir.join("documents"))?
+            }
+        };
+        let documents = Arc::new(crate::documents::Documents::new(
+            Arc::clone(&store) as Arc<dyn crate::documents::DocumentStore>,
+            Arc::clone(&onboarding),
+            blobs,
+            settings.documents.clone(),
+            Arc::new(crate::domain::clock::SystemClock),
+        ));
+        let janitor = spawn_janitor(Arc::clone(&onboarding), Arc::clone(&documents));
         let authenticator = web::Data::new(
             Authenticator::new(verifier, &settings).with_failure_sink(Arc::new(
                 crate::http::auth::audit_sink::AuditFailureSink::start(Arc::clone(&audit)),
@@ -218,6 +249,7 @@ impl Application {
             metrics: Metrics::new(),
             audit: Arc::clone(&audit),
             onboarding,
+            documents,
         });
         let http_settings = settings.http.clone();
         let mut server = HttpServer::new(move || {

@@ -105,6 +105,11 @@ impl ApplicationState {
         Ok(next)
     }
 
+    /// The applicant may add documents: while filling in, or when asked for more.
+    pub fn accepts_documents(self) -> bool {
+        matches!(self, Self::Draft | Self::InfoRequested)
+    }
+
     /// The name used in the API, the database and audit entries.
     pub fn as_str(self) -> &'static str {
         match self {

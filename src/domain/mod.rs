@@ -7,6 +7,7 @@ pub mod birth_date;
 pub mod clock;
 pub mod contact;
 pub mod country;
+pub mod document;
 pub mod mrz;
 pub mod person_name;
 pub mod text;

@@ -74,6 +74,21 @@ pub enum ErrorCode {
     DuplicateApplication,
     /// The object changed at the same time; reload and retry.
     ConcurrentModification,
+    /// The multipart body is malformed (no boundary, bad part headers, cut short).
+    MalformedMultipart,
+    /// The file's content is not JPEG, PNG, PDF or HEIC/HEIF (the type is decided
+    /// by content, never by name or declared type).
+    UnsupportedDocumentType,
+    /// The file is of an accepted type but refused: active PDF content, encryption,
+    /// a polyglot, too many pixels or pages, damage, or a kind or declared type it
+    /// does not fit. `errors` names the reason.
+    DocumentRejected,
+    /// The same bytes are already stored for this application as another document.
+    DuplicateDocument,
+    /// The application's state does not take documents.
+    DocumentsClosed,
+    /// A stored document failed its integrity check; nothing was sent.
+    DocumentIntegrityFailed,
     /// Something failed inside the gateway; the log has the details.
     Internal,
 }
@@ -83,18 +98,24 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             Self::BadRequest
+            | Self::MalformedMultipart
             | Self::MalformedJson
             | Self::InvalidQuery
             | Self::InvalidPathParameter => StatusCode::BAD_REQUEST,
-            Self::InvalidBody | Self::ValidationFailed | Self::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::InvalidBody
+            | Self::ValidationFailed
+            | Self::IdempotencyKeyReused
+            | Self::DocumentRejected => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
             Self::InvalidTransition
             | Self::ConsentsMissing
             | Self::DuplicateApplication
+            | Self::DuplicateDocument
+            | Self::DocumentsClosed
             | Self::ConcurrentModification => StatusCode::CONFLICT,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::UnsupportedDocumentType => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -107,7 +128,7 @@ impl ErrorCode {
             | Self::InsufficientUserAuthentication => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal | Self::DocumentIntegrityFailed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -140,6 +161,12 @@ impl ErrorCode {
             Self::ConsentsMissing => "Required consents missing",
             Self::DuplicateApplication => "An open application already exists",
             Self::ConcurrentModification => "Changed concurrently",
+            Self::MalformedMultipart => "Malformed multipart body",
+            Self::UnsupportedDocumentType => "Unsupported document type",
+            Self::DocumentRejected => "Document rejected",
+            Self::DuplicateDocument => "Document already uploaded",
+            Self::DocumentsClosed => "The application takes no documents now",
+            Self::DocumentIntegrityFailed => "Stored document failed its integrity check",
             Self::Internal => "Internal server error",
         }
     }
@@ -173,6 +200,12 @@ impl ErrorCode {
             Self::ConsentsMissing => "consents_missing",
             Self::DuplicateApplication => "duplicate_application",
             Self::ConcurrentModification => "concurrent_modification",
+            Self::MalformedMultipart => "malformed_multipart",
+            Self::UnsupportedDocumentType => "unsupported_document_type",
+            Self::DocumentRejected => "document_rejected",
+            Self::DuplicateDocument => "duplicate_document",
+            Self::DocumentsClosed => "documents_closed",
+            Self::DocumentIntegrityFailed => "document_integrity_failed",
             Self::Internal => "internal",
         }
     }

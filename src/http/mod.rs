@@ -7,11 +7,13 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod client_ip;
+pub mod documents;
 pub mod errors;
 pub mod health;
 pub mod me;
 pub mod meta;
 pub mod middleware;
+pub mod multipart;
 pub mod rate_limit;
 
 use actix_web::middleware::ErrorHandlers;
@@ -48,6 +50,9 @@ use crate::config::HttpSettings;
         applications::consent_texts::get_consent_texts,
         applications::record_consents::record_consents,
         applications::consent_history::get_consent_history,
+        documents::upload::upload_document,
+        documents::list::list_documents,
+        documents::download::download_document,
         audit::list_events::list_events,
         audit::get_checkpoint::get_checkpoint,
         audit::get_public_key::get_public_key,
@@ -62,6 +67,7 @@ use crate::config::HttpSettings;
         (name = "identity", description = "The authenticated caller"),
         (name = "applications", description = "Onboarding applications"),
         (name = "consents", description = "Consent texts and decisions (GDPR Art. 7)"),
+        (name = "documents", description = "Identity documents: streamed upload, metadata, audited download"),
         (name = "audit", description = "The verifiable audit log, for auditors")
     )
 )]
@@ -160,6 +166,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .app_data(RouteClass::Applicant)
                         .get(applications::consent_history::get_consent_history)
                         .post(applications::record_consents::record_consents),
+                )
+                .service(
+                    resource("/applications/{id}/documents", "GET, POST")
+                        .app_data(RouteClass::Applicant)
+                        .get(documents::list::list_documents)
+                        .post(documents::upload::upload_document),
+                )
+                .service(
+                    resource("/applications/{id}/documents/{document_id}/content", "GET")
+                        .app_data(RouteClass::Applicant)
+                        .get(documents::download::download_document),
                 )
                 .service(
                     resource("/audit/public-key", "GET").get(audit::get_public_key::get_public_key),

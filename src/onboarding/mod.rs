@@ -225,7 +225,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn is_staff(&self) -> bool {
+    pub(crate) fn is_staff(&self) -> bool {
         self.roles.iter().any(|r| {
             matches!(
                 r,
@@ -412,6 +412,24 @@ impl Onboarding {
         after: Option<ApplicationState>,
         digest: Option<String>,
     ) -> AuditEvent {
+        let target = Target {
+            kind: "application".to_owned(),
+            id: self.audit.pseudonym("application", &app.id),
+            state_before: before.map(|s| s.as_str().to_owned()),
+            state_after: after.map(|s| s.as_str().to_owned()),
+        };
+        self.caller_event(caller, action, target, digest)
+    }
+
+    /// An audit event of `caller` acting on `target`, with the request's
+    /// correlation ids and the policy in force.
+    pub(crate) fn caller_event(
+        &self,
+        caller: &Caller,
+        action: &str,
+        target: Target,
+        digest: Option<String>,
+    ) -> AuditEvent {
         let actor = self.audit.subject_actor(
             caller.actor_kind(),
             &caller.subject,
@@ -421,17 +439,28 @@ impl Onboarding {
         let mut e = self
             .audit
             .event(action, actor, "success", caller.client_ip.clone());
-        e.target = Some(Target {
-            kind: "application".to_owned(),
-            id: self.audit.pseudonym("application", &app.id),
-            state_before: before.map(|s| s.as_str().to_owned()),
-            state_after: after.map(|s| s.as_str().to_owned()),
-        });
+        e.target = Some(target);
         e.request_id = caller.request_id.clone();
         e.trace_id = caller.trace_id.clone();
         e.policy_version = Some(self.policy.label());
         e.record_digest = digest;
         e
+    }
+
+    /// The key-encryption keys, for other use cases that seal data at rest.
+    pub(crate) fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// The audit log.
+    pub(crate) fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Whether the caller is the applicant who owns `app`.
+    pub(crate) fn is_owner(&self, caller: &Caller, app: &ApplicationRecord) -> bool {
+        caller.roles.contains(&Role::Applicant)
+            && app.owner_index == self.subject_index(&caller.subject)
     }
 
     /// A replayable response for `(scope, key)`, or `IdempotencyConflict`

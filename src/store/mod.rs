@@ -4,6 +4,7 @@
 
 mod applications;
 mod audit;
+mod documents;
 mod jobs;
 mod postgres;
 mod sqlite;
@@ -76,6 +77,7 @@ pub trait Store:
     crate::audit::AuditStore
     + crate::onboarding::ApplicationStore
     + crate::jobs::JobStore
+    + crate::documents::DocumentStore
     + Send
     + Sync
     + 'static

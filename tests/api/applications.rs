@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
 
-fn identity() -> Value {
+pub fn identity() -> Value {
     json!({
         "given_names": "Anna María",
         "family_name": "Eriksson-Müller",
@@ -24,11 +24,17 @@ fn identity() -> Value {
     })
 }
 
-fn new_application() -> Value {
+pub fn new_application() -> Value {
     json!({ "product": "current_account", "jurisdiction": "DE", "identity": identity() })
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, key: &str, body: Option<&Value>) -> Response {
+pub async fn post(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: Option<&Value>,
+) -> Response {
     let mut req = app
         .client
         .post(format!("{}{path}", app.address))
@@ -40,7 +46,7 @@ async fn post(app: &TestApp, path: &str, token: &str, key: &str, body: Option<&V
     req.send().await.unwrap()
 }
 
-async fn create(app: &TestApp, token: &str) -> String {
+pub async fn create(app: &TestApp, token: &str) -> String {
     let res = post(
         app,
         "/v1/applications",

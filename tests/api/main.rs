@@ -11,6 +11,7 @@ mod applications;
 mod audit;
 mod auth;
 mod cli;
+mod documents;
 mod errors;
 mod health;
 mod helpers;
