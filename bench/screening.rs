@@ -1,5 +1,9 @@
 //! Screening benchmark (not a timed test): 2019 SDN + non-SDN + UN loaded together.
-//! Reports load time, RSS of the loaded lists, single-core screenings/s and p99 latency.
+//! Reports load time, RSS of the loaded lists, single-core screenings/s and p50/p99
+//! latency.
+//!
+//! Run it with `cargo bench --bench screening` (an optimised build; it runs on one
+//! thread, so other work on the machine lowers the numbers).
 
 #![expect(clippy::print_stdout, reason = "a benchmark program")]
 

@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::index::Index;
 use super::matcher::{
-    Effect, Evidence, EvidenceField, Match, Query, ScreeningPolicy, WEAK_ALIAS_FACTOR, evidence,
-    prepare, score_names, types_compatible,
+    Effect, Evidence, EvidenceField, Match, PackedNames, Query, Scorer, ScreeningPolicy,
+    WEAK_ALIAS_FACTOR, evidence, prepare, types_compatible,
 };
 use super::model::{
     EntityType, FileDigest, IssueKind, ListVersion, NameKind, VersionStamp, digest,
@@ -302,7 +302,28 @@ impl Snapshot {
         let candidates = self.index.candidates(&q, policy.max_candidates);
         // Best match per entry.
         let mut best: Vec<((u32, u32), Match)> = Vec::new();
-        for id in &candidates {
+        // Only the packed names and entry types are read until a name comes close to
+        // the threshold: reading every candidate's entry cost more than scoring it.
+        let compatible: Vec<u32> = candidates
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.index
+                    .entity_type(*id)
+                    .is_some_and(|t| types_compatible(qtype, t))
+            })
+            .collect();
+        let mut gathered = PackedNames::default();
+        self.index.packed().gather(&compatible, &mut gathered);
+        let mut scorer = Scorer::new(&q);
+        for (k, id) in (0u32..).zip(&compatible) {
+            let Some(name_score) = scorer.score_packed(&gathered, k) else {
+                continue;
+            };
+            if name_score + 0.15 < policy.threshold {
+                // Evidence adds at most 0.14 (see `matcher::evidence`); skip early.
+                continue;
+            }
             let Some(n) = self.index.name(*id) else {
                 continue;
             };
@@ -312,19 +333,10 @@ impl Snapshot {
             let Some(entry) = list.entries.get(n.at.entry as usize) else {
                 continue;
             };
-            if !types_compatible(qtype, entry.entity_type) {
-                continue;
-            }
             let Some(name) = entry.names.get(n.at.name as usize) else {
                 continue;
             };
-            let Some(ns) = score_names(&q, &n.prepared) else {
-                continue;
-            };
-            if ns.score + 0.15 < policy.threshold {
-                // Evidence adds at most 0.14 (see `matcher::evidence`); skip early.
-                continue;
-            }
+            let ns = scorer.explain();
             let mut ev = evidence(query, &q, entry, &n.prepared);
             if name.kind == NameKind::WeakAlias {
                 let adj = ns.score * WEAK_ALIAS_FACTOR - ns.score;

@@ -8,6 +8,15 @@
 //! honorifics, legal forms and generic words never carry a match. Date of birth and
 //! nationality, where both sides have them, raise or lower the score. Screening never
 //! rejects: it returns potential matches at or above the policy threshold for review.
+//!
+//! A screening scores hundreds of candidates, so the [`Scorer`] skips work that cannot
+//! change a result: no allocation per candidate, token similarities memoized per
+//! query, and Jaro-Winkler skipped where a cheap upper bound shows it cannot reach the
+//! value that matters. Scores are exactly those of the plain computation.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
@@ -176,6 +185,8 @@ pub struct PToken {
     pub text: Box<str>,
     /// [`skeleton`] of the text.
     pub skel: Box<str>,
+    /// The bytes of the text as a set, to rule out dissimilar tokens cheaply.
+    pub set: u64,
     /// Number or name.
     pub class: TokenClass,
     /// Original script.
@@ -192,6 +203,7 @@ pub fn prepare(name: &str) -> PreparedName {
     for t in n.tokens {
         let pt = |t: &super::normalize::Token| PToken {
             skel: skeleton(&t.text).into(),
+            set: byte_set(t.text.as_bytes()),
             text: t.text.clone().into(),
             class: t.class,
             script: t.script,
@@ -227,54 +239,85 @@ pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f32 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let range = (a.len().max(b.len()) / 2).saturating_sub(1);
-    let mut a_used = [false; 64];
-    let mut b_used = [false; 64];
     if a.len() > 64 || b.len() > 64 {
-        return if a == b { 1.0 } else { 0.0 };
+        return 0.0;
     }
+    let range = (a.len().max(b.len()) / 2).saturating_sub(1);
+    // Matched positions as bit sets: this runs for every token pair of every candidate.
+    let (mut a_used, mut b_used) = (0u64, 0u64);
     let mut matches = 0usize;
     for (i, ca) in a.iter().enumerate() {
         let lo = i.saturating_sub(range);
         let hi = (i + range + 1).min(b.len());
-        for j in lo..hi {
-            if !b_used.get(j).copied().unwrap_or(true) && b.get(j) == Some(ca) {
-                if let (Some(x), Some(y)) = (a_used.get_mut(i), b_used.get_mut(j)) {
-                    *x = true;
-                    *y = true;
-                }
-                matches += 1;
-                break;
-            }
+        let window = b.get(lo..hi).unwrap_or_default();
+        if let Some(k) = window
+            .iter()
+            .enumerate()
+            .position(|(k, cb)| cb == ca && b_used & (1 << (lo + k)) == 0)
+        {
+            a_used |= 1 << i;
+            b_used |= 1 << (lo + k);
+            matches += 1;
         }
     }
     if matches == 0 {
         return 0.0;
     }
-    let a_m = a
-        .iter()
-        .zip(a_used.iter())
-        .filter(|(_, u)| **u)
-        .map(|(c, _)| *c);
-    let b_m = b
-        .iter()
-        .zip(b_used.iter())
-        .filter(|(_, u)| **u)
-        .map(|(c, _)| *c);
-    let transpositions = a_m.zip(b_m).filter(|(x, y)| x != y).count() / 2;
+    // Matched characters of both sides, in order, compared pairwise.
+    let mut half_transpositions = 0usize;
+    while a_used != 0 && b_used != 0 {
+        let (i, j) = (a_used.trailing_zeros(), b_used.trailing_zeros());
+        if a.get(i as usize) != b.get(j as usize) {
+            half_transpositions += 1;
+        }
+        a_used &= a_used - 1;
+        b_used &= b_used - 1;
+    }
+    let transpositions = half_transpositions / 2;
     let m = matches as f32;
     let jaro = (m / a.len() as f32 + m / b.len() as f32 + (m - transpositions as f32) / m) / 3.0;
-    let prefix = a
-        .iter()
-        .zip(b.iter())
-        .take(4)
-        .take_while(|(x, y)| x == y)
-        .count() as f32;
+    let prefix = common_prefix(a, b) as f32;
     jaro + prefix * 0.1 * (1.0 - jaro)
 }
 
+/// Length of the common prefix, at most 4 (Winkler's bonus).
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter()
+        .zip(b.iter())
+        .take(4)
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// The set of bytes of a token, folded onto 64 bits (a collision only makes
+/// [`jaro_winkler_bound`] looser, never wrong).
+fn byte_set(t: &[u8]) -> u64 {
+    t.iter().fold(0, |set, c| set | 1 << (c & 63))
+}
+
+/// An upper bound of [`jaro_winkler`] that costs a fraction of it: every Jaro match of
+/// a character of one side needs the same character on the other side, so the matches
+/// are at most the characters of either side found in the other; with no
+/// transpositions and the actual prefix this bounds the score. Most token pairs of
+/// different names are ruled out by it.
+fn jaro_winkler_bound(a: &[u8], a_set: u64, b: &[u8], b_set: u64) -> f32 {
+    let in_set = |t: &[u8], set: u64| t.iter().filter(|c| set & (1 << (*c & 63)) != 0).count();
+    let m = in_set(a, b_set).min(in_set(b, a_set));
+    if m == 0 || a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let m = m as f32;
+    let jaro = (m / a.len() as f32 + m / b.len() as f32 + 1.0) / 3.0;
+    let prefix = common_prefix(a, b) as f32;
+    jaro + prefix * 0.1 * (1.0 - jaro)
+}
+
+/// Pairs below this similarity are never paired (see [`Scorer::score`]).
+const MIN_PAIR_SIM: f32 = 0.5;
+
 /// Similarity of two tokens and how it was obtained (see the shaping note inside).
-fn token_sim(a: &Tok, b: &Tok) -> (f32, PairMethod) {
+/// Exact at or above [`MIN_PAIR_SIM`]; below it only as low.
+fn token_sim(a: &Tok<'_>, b: &Tok<'_>) -> (f32, PairMethod) {
     if a.text == b.text {
         return (1.0, PairMethod::Exact);
     }
@@ -282,15 +325,12 @@ fn token_sim(a: &Tok, b: &Tok) -> (f32, PairMethod) {
         return (0.0, PairMethod::Exact);
     }
     let (la, lb) = (a.text.len(), b.text.len());
-    if (la == 1 && b.text.starts_with(a.text.as_str()))
-        || (lb == 1 && a.text.starts_with(b.text.as_str()))
-    {
+    if (la == 1 && b.text.starts_with(&*a.text)) || (lb == 1 && a.text.starts_with(&*b.text)) {
         return (0.85, PairMethod::Initial);
     }
     if la <= 2 || lb <= 2 {
         return (0.0, PairMethod::Exact);
     }
-    let jw = jaro_winkler(a.text.as_bytes(), b.text.as_bytes());
     let arabic = a.script == Script::Arabic || b.script == Script::Arabic;
     let sk = if arabic && a.skel.len() >= 2 && a.skel == b.skel {
         0.93
@@ -302,6 +342,14 @@ fn token_sim(a: &Tok, b: &Tok) -> (f32, PairMethod) {
     } else {
         0.0
     };
+    // Below the pairing cut-off the value is never used: when the bound shows that
+    // Jaro-Winkler cannot reach it (0.79 < 0.5^(1/3), with room for rounding), skip it.
+    if sk < MIN_PAIR_SIM
+        && jaro_winkler_bound(a.text.as_bytes(), a.set, b.text.as_bytes(), b.set) < 0.79
+    {
+        return (0.0, PairMethod::JaroWinkler);
+    }
+    let jw = jaro_winkler(a.text.as_bytes(), b.text.as_bytes());
     // Jaro-Winkler is generous with different names that share letters (hamid/amidi
     // 0.87): below 0.92 (beyond a typo or transliteration variant) it is cubed (→ 0.66).
     let jw = if jw >= 0.92 { jw } else { jw.powi(3) };
@@ -312,20 +360,31 @@ fn token_sim(a: &Tok, b: &Tok) -> (f32, PairMethod) {
     }
 }
 
-/// A working token: possibly two adjacent tokens re-joined.
+/// A working token: a prepared token borrowed as is, or two adjacent ones re-joined.
 #[derive(Debug, Clone)]
-struct Tok {
-    text: String,
-    skel: String,
+struct Tok<'a> {
+    text: Cow<'a, str>,
+    skel: Cow<'a, str>,
+    /// [`byte_set`] of the text.
+    set: u64,
+    /// Identifies the token for [`Scorer`]'s memo: the position of a query token, the
+    /// vocabulary id of a packed listed token; [`NO_KEY`] for a re-joined token or one
+    /// of a listed name that is not packed.
+    key: u32,
     class: TokenClass,
     script: Script,
 }
 
-impl Tok {
-    fn from(t: &PToken) -> Self {
+/// See [`Tok::key`].
+const NO_KEY: u32 = u32::MAX;
+
+impl<'a> Tok<'a> {
+    fn of(t: &'a PToken) -> Self {
         Self {
-            text: t.text.to_string(),
-            skel: t.skel.to_string(),
+            text: Cow::Borrowed(&t.text),
+            skel: Cow::Borrowed(&t.skel),
+            set: t.set,
+            key: NO_KEY,
             class: t.class,
             script: t.script,
         }
@@ -340,141 +399,473 @@ impl Tok {
     }
 }
 
-/// Re-joins adjacent tokens of `a` whose concatenation is (nearly) a token of `b` that
-/// `a` does not already contain ("abdul rahman" vs "abdulrahman", "al qaida" vs
-/// "alqaida").
-fn rejoin(a: Vec<Tok>, b: &[Tok]) -> Vec<Tok> {
-    if a.len() < 2 {
-        return a;
+/// Writes to `out` the tokens of `a`, re-joining adjacent ones whose concatenation is
+/// (nearly) a token of `b` that `a` does not already contain ("abdul rahman" vs
+/// "abdulrahman", "al qaida" vs "alqaida"). Returns false, leaving `out` alone, when
+/// nothing is re-joined (the common case: the tokens are then `a` as they are, and
+/// copying them was a noticeable cost). `joined` is scratch space.
+fn rejoin<'a>(a: &[Tok<'a>], b: &[Tok<'_>], out: &mut Vec<Tok<'a>>, joined: &mut String) -> bool {
+    // Whether tokens `i` and `i + 1` re-join; leaves their concatenation in `joined`.
+    let joins = |i: usize, joined: &mut String| {
+        let (Some(x), Some(y)) = (a.get(i), a.get(i + 1)) else {
+            return false;
+        };
+        if x.class != TokenClass::Name || y.class != TokenClass::Name {
+            return false;
+        }
+        joined.clear();
+        joined.push_str(&x.text);
+        joined.push_str(&y.text);
+        let joined_set = x.set | y.set;
+        b.iter().any(|t| {
+            t.text.len() >= 5
+                && may_be_near(t.text.len(), joined.len())
+                && !a.iter().any(|s| s.text == t.text)
+                && (*t.text == **joined || {
+                    let (tb, jb) = (t.text.as_bytes(), joined.as_bytes());
+                    // The bound rules out nearly every pair; 0.94 leaves room for
+                    // rounding.
+                    jaro_winkler_bound(tb, t.set, jb, joined_set) >= 0.94
+                        && jaro_winkler(tb, jb) >= 0.95
+                })
+        })
+    };
+    if !(0..a.len()).any(|i| joins(i, joined)) {
+        return false;
     }
-    let mut out: Vec<Tok> = Vec::with_capacity(a.len());
+    out.clear();
     let mut i = 0;
-    while i < a.len() {
-        if let (Some(x), Some(y)) = (a.get(i), a.get(i + 1))
-            && x.class == TokenClass::Name
-            && y.class == TokenClass::Name
-        {
-            let joined = format!("{}{}", x.text, y.text);
-            let hit = b.iter().any(|t| {
-                t.text.len() >= 5
-                    && !a.iter().any(|s| s.text == t.text)
-                    && (t.text == joined
-                        || jaro_winkler(t.text.as_bytes(), joined.as_bytes()) >= 0.95)
+    while let Some(x) = a.get(i) {
+        if joins(i, joined) {
+            out.push(Tok {
+                skel: Cow::Owned(skeleton(joined)),
+                set: byte_set(joined.as_bytes()),
+                key: NO_KEY,
+                text: Cow::Owned(joined.clone()),
+                class: TokenClass::Name,
+                script: x.script,
             });
-            if hit {
-                out.push(Tok {
-                    skel: skeleton(&joined),
-                    text: joined,
-                    class: TokenClass::Name,
-                    script: x.script,
-                });
-                i += 2;
-                continue;
-            }
-        }
-        if let Some(x) = a.get(i) {
+            i += 2;
+        } else {
             out.push(x.clone());
+            i += 1;
         }
-        i += 1;
     }
-    out
+    true
+}
+
+/// False when tokens of these lengths cannot have a Jaro-Winkler similarity of 0.95:
+/// with `s` and `l` the shorter and longer length, Jaro is at most `(2 + s/l) / 3` and
+/// Winkler's prefix bonus at most 40% of the rest, so the score is at most
+/// `0.8 + 0.2·s/l`, and 0.95 needs `s/l >= 0.75` (0.7 leaves room for rounding).
+fn may_be_near(a: usize, b: usize) -> bool {
+    10 * a.min(b) >= 7 * a.max(b)
+}
+
+/// Listed names prepared once and packed for scoring: the core tokens of all names in
+/// one array and their texts in one string. Scoring a candidate from separately
+/// allocated tokens and texts meant several dependent reads from memory per candidate,
+/// most of the time of a screening; packed, a screening copies its candidates' names
+/// with [`PackedNames::gather`] (independent reads the processor overlaps) and scores
+/// the copy.
+#[derive(Debug, Default)]
+pub struct PackedNames {
+    /// Texts and skeletons of all tokens, back to back, name after name.
+    text: String,
+    tokens: Vec<PackedToken>,
+    names: Vec<PackedName>,
+    /// Vocabulary ids by token text and "is Arabic"; emptied by [`PackedNames::finish`].
+    vocab: HashMap<(Box<str>, bool), u32>,
+    next_vocab: u32,
+}
+
+/// A [`PToken`] whose text starts `at` bytes into its name's text, followed by its
+/// skeleton.
+#[derive(Debug, Clone, Copy)]
+struct PackedToken {
+    set: u64,
+    /// Same id, same text and script class (Arabic or not): all [`token_sim`] reads.
+    vocab: u32,
+    at: u32,
+    text_len: u32,
+    skel_len: u32,
+    class: TokenClass,
+    script: Script,
+}
+
+/// Where one name's tokens and text are.
+#[derive(Debug, Clone, Copy)]
+struct PackedName {
+    first: u32,
+    len: u32,
+    text_at: u32,
+    text_len: u32,
+    generic_only: bool,
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl PackedNames {
+    /// Appends a name; its id is the number of names pushed before it.
+    pub fn push(&mut self, name: &PreparedName) {
+        let text_at = self.text.len();
+        let first = self.tokens.len();
+        for t in &name.core {
+            let vocab_key = (t.text.clone(), t.script == Script::Arabic);
+            let vocab = match self.vocab.get(&vocab_key) {
+                Some(v) => *v,
+                None => {
+                    let v = self.next_vocab;
+                    // Ids are never reused and saturate at NO_KEY (u32::MAX), so past that tokens are
+                    // simply not memoized.
+                    self.next_vocab = self.next_vocab.saturating_add(1);
+                    self.vocab.insert(vocab_key, v);
+                    v
+                }
+            };
+            self.tokens.push(PackedToken {
+                set: t.set,
+                vocab,
+                at: to_u32(self.text.len() - text_at),
+                text_len: to_u32(t.text.len()),
+                skel_len: to_u32(t.skel.len()),
+                class: t.class,
+                script: t.script,
+            });
+            self.text.push_str(&t.text);
+            self.text.push_str(&t.skel);
+        }
+        self.names.push(PackedName {
+            first: to_u32(first),
+            len: to_u32(name.core.len()),
+            text_at: to_u32(text_at),
+            text_len: to_u32(self.text.len() - text_at),
+            generic_only: name.generic_only,
+        });
+    }
+
+    /// Frees the memory only needed while pushing; names pushed later get new
+    /// vocabulary ids.
+    pub fn finish(&mut self) {
+        self.vocab = HashMap::new();
+    }
+
+    /// Copies the names `ids` into `out` (replacing its content), in that order; an
+    /// unknown id becomes a name without tokens.
+    pub fn gather(&self, ids: &[u32], out: &mut PackedNames) {
+        out.text.clear();
+        out.tokens.clear();
+        out.names.clear();
+        out.names.reserve(ids.len());
+        out.tokens.reserve(ids.len() * 4);
+        out.text.reserve(ids.len() * 64);
+        for &id in ids {
+            let Some(n) = self.names.get(id as usize) else {
+                out.names.push(PackedName {
+                    first: 0,
+                    len: 0,
+                    text_at: 0,
+                    text_len: 0,
+                    generic_only: false,
+                });
+                continue;
+            };
+            let (first, text_at) = (n.first as usize, n.text_at as usize);
+            let tokens = self
+                .tokens
+                .get(first..first + n.len as usize)
+                .unwrap_or_default();
+            let text = self
+                .text
+                .get(text_at..text_at + n.text_len as usize)
+                .unwrap_or_default();
+            out.names.push(PackedName {
+                first: to_u32(out.tokens.len()),
+                text_at: to_u32(out.text.len()),
+                len: to_u32(tokens.len()),
+                ..*n
+            });
+            out.tokens.extend_from_slice(tokens);
+            out.text.push_str(text);
+        }
+    }
+
+    /// Appends the core tokens of name `id` to `out`; returns its `generic_only`.
+    fn tokens<'a>(&'a self, id: u32, out: &mut Vec<Tok<'a>>) -> bool {
+        let Some(name) = self.names.get(id as usize) else {
+            return false;
+        };
+        let (first, len) = (name.first as usize, name.len as usize);
+        let text = self
+            .text
+            .get(name.text_at as usize..(name.text_at + name.text_len) as usize)
+            .unwrap_or_default();
+        let str_at = |at: usize, len: usize| text.get(at..at + len).unwrap_or_default();
+        for t in self.tokens.get(first..first + len).unwrap_or_default() {
+            let (at, text_len) = (t.at as usize, t.text_len as usize);
+            out.push(Tok {
+                text: Cow::Borrowed(str_at(at, text_len)),
+                skel: Cow::Borrowed(str_at(at + text_len, t.skel_len as usize)),
+                set: t.set,
+                key: t.vocab,
+                class: t.class,
+                script: t.script,
+            });
+        }
+        name.generic_only
+    }
 }
 
 /// Compares two prepared names. `None` when either has no core token (e.g. a name of
 /// generic words only, which can never match by itself).
 pub fn score_names(query: &PreparedName, listed: &PreparedName) -> Option<NameScore> {
-    if query.core.is_empty() || listed.core.is_empty() {
-        return None;
-    }
-    if query.generic_only || listed.generic_only {
-        return exact_generic(query, listed);
-    }
-    let q0: Vec<Tok> = query.core.iter().map(Tok::from).collect();
-    let l0: Vec<Tok> = listed.core.iter().map(Tok::from).collect();
-    let q = rejoin(q0, &l0);
-    let l = rejoin(l0, &q);
+    let mut scorer = Scorer::new(query);
+    scorer.score(listed)?;
+    Some(scorer.explain())
+}
 
-    let mut cells: Vec<(f32, usize, usize, PairMethod)> = Vec::with_capacity(q.len() * l.len());
-    for (i, a) in q.iter().enumerate() {
-        for (j, b) in l.iter().enumerate() {
-            let (s, m) = token_sim(a, b);
-            if s >= 0.5 {
-                cells.push((s, i, j, m));
-            }
+/// Scores many listed names against one query, reusing its working memory: a
+/// screening scores hundreds of names, and allocating per name cost more than the
+/// comparisons themselves. The explanation (with its strings) is only built, by
+/// [`Scorer::explain`], for the few names that come close to a match.
+#[derive(Debug)]
+pub(super) struct Scorer<'a> {
+    query: &'a PreparedName,
+    /// Query tokens as prepared, keyed by position.
+    q_base: Vec<Tok<'a>>,
+    /// Listed tokens as prepared.
+    l_base: Vec<Tok<'a>>,
+    /// Query tokens re-joined against the current listed name, if `q_joined`
+    /// (otherwise `q_base` is used as it is).
+    q: Vec<Tok<'a>>,
+    q_joined: bool,
+    /// Listed tokens re-joined against the query's, if `l_joined`.
+    l: Vec<Tok<'a>>,
+    l_joined: bool,
+    /// Candidate pairs (similarity, query token, listed token, method).
+    cells: Vec<(f32, usize, usize, PairMethod)>,
+    q_used: Vec<bool>,
+    l_used: Vec<bool>,
+    /// Pairs taken, in the order taken.
+    pairs: Vec<(usize, usize, f32, PairMethod)>,
+    /// [`token_sim`] by query token key and listed token key: the candidates of one
+    /// query share most of their tokens.
+    memo: HashMap<u64, (f32, PairMethod), BuildHasherDefault<KeyHasher>>,
+    joined: String,
+    score: f32,
+    /// The whole result when the last comparison was between generic-only names.
+    generic: Option<NameScore>,
+}
+
+/// One multiply per `u64` key (the default SipHash costs about as much as some of the
+/// comparisons the memo saves).
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
         }
     }
-    cells.sort_by(|x, y| y.0.total_cmp(&x.0));
-    let mut q_used = vec![false; q.len()];
-    let mut l_used = vec![false; l.len()];
-    let mut pairs = Vec::new();
-    let (mut matched, mut strong_name_pairs) = (0.0f32, 0usize);
-    for (s, i, j, m) in cells {
-        if q_used.get(i).copied().unwrap_or(true) || l_used.get(j).copied().unwrap_or(true) {
-            continue;
-        }
-        if let (Some(qu), Some(lu), Some(a), Some(b)) =
-            (q_used.get_mut(i), l_used.get_mut(j), q.get(i), l.get(j))
-        {
-            *qu = true;
-            *lu = true;
-            matched += s * (a.weight() + b.weight());
-            if s >= 0.8 && m != PairMethod::Initial {
-                strong_name_pairs += 1;
-            }
-            pairs.push(TokenPairing {
-                query: a.text.clone(),
-                listed: b.text.clone(),
-                score: s,
-                method: m,
-            });
-        }
+
+    fn write_u64(&mut self, n: u64) {
+        let h = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 32);
     }
-    // A match needs at least one strong pair of real name tokens (not an initial).
-    if strong_name_pairs == 0 {
-        return Some(NameScore {
+}
+
+impl<'a> Scorer<'a> {
+    /// A scorer for one query. Listed names must come from one family of
+    /// [`PackedNames`] (an index's and copies gathered from it), whose vocabulary ids
+    /// the memo relies on.
+    pub(super) fn new(query: &'a PreparedName) -> Self {
+        let q_base = (0u32..)
+            .zip(&query.core)
+            .map(|(i, t)| Tok {
+                key: i,
+                ..Tok::of(t)
+            })
+            .collect();
+        Self {
+            query,
+            q_base,
+            l_base: Vec::new(),
+            q: Vec::new(),
+            q_joined: false,
+            l: Vec::new(),
+            l_joined: false,
+            cells: Vec::new(),
+            q_used: Vec::new(),
+            l_used: Vec::new(),
+            pairs: Vec::new(),
+            // Typically a few hundred distinct pairs per screening.
+            memo: HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default()),
+            joined: String::new(),
             score: 0.0,
-            pairs,
-            unmatched_query: unmatched(&q, &q_used),
-            unmatched_listed: unmatched(&l, &l_used),
-        });
+            generic: None,
+        }
     }
-    // Missing names (on either side) cost 60% of their weight once two tokens paired
-    // well (a middle name left out), and a patronymic 30%; otherwise in full.
-    let two = strong_name_pairs >= 2;
-    let mut total = 0.0f32;
-    for (t, used) in q
-        .iter()
-        .zip(q_used.iter())
-        .chain(l.iter().zip(l_used.iter()))
-    {
-        let factor = match (*used, two) {
-            (true, _) => 1.0,
-            (false, true) if is_patronymic(&t.text) => 0.3,
-            (false, true) => 0.6,
-            (false, false) => 1.0,
+
+    /// The name score [`score_names`] gives, keeping the pairing for [`Self::explain`].
+    pub(super) fn score(&mut self, listed: &'a PreparedName) -> Option<f32> {
+        self.l_base.clear();
+        self.l_base.extend(listed.core.iter().map(Tok::of));
+        self.compare(listed.generic_only)
+    }
+
+    /// [`Self::score`] for the listed name `id` of `packed`.
+    pub(super) fn score_packed(&mut self, packed: &'a PackedNames, id: u32) -> Option<f32> {
+        self.l_base.clear();
+        let generic_only = packed.tokens(id, &mut self.l_base);
+        self.compare(generic_only)
+    }
+
+    /// Compares the query with the listed tokens in `l_base`.
+    fn compare(&mut self, listed_generic_only: bool) -> Option<f32> {
+        self.generic = None;
+        let query = self.query;
+        if self.q_base.is_empty() || self.l_base.is_empty() {
+            return None;
+        }
+        if query.generic_only || listed_generic_only {
+            let g = exact_generic(
+                &self.q_base,
+                query.generic_only,
+                &self.l_base,
+                listed_generic_only,
+            )?;
+            let score = g.score;
+            self.generic = Some(g);
+            return Some(score);
+        }
+        self.q_joined = rejoin(&self.q_base, &self.l_base, &mut self.q, &mut self.joined);
+        let q = if self.q_joined { &self.q } else { &self.q_base };
+        self.l_joined = rejoin(&self.l_base, q, &mut self.l, &mut self.joined);
+        let l = if self.l_joined { &self.l } else { &self.l_base };
+
+        self.cells.clear();
+        for (i, a) in q.iter().enumerate() {
+            for (j, b) in l.iter().enumerate() {
+                let (s, m) = if a.key == NO_KEY || b.key == NO_KEY {
+                    token_sim(a, b)
+                } else {
+                    let key = u64::from(a.key) << 32 | u64::from(b.key);
+                    *self.memo.entry(key).or_insert_with(|| token_sim(a, b))
+                };
+                if s >= MIN_PAIR_SIM {
+                    self.cells.push((s, i, j, m));
+                }
+            }
+        }
+        // Best first; equal similarities in query-then-listed token order.
+        self.cells
+            .sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+        self.q_used.clear();
+        self.q_used.resize(q.len(), false);
+        self.l_used.clear();
+        self.l_used.resize(l.len(), false);
+        self.pairs.clear();
+        let (mut matched, mut strong_name_pairs) = (0.0f32, 0usize);
+        for &(s, i, j, m) in &self.cells {
+            let free = !self.q_used.get(i).copied().unwrap_or(true)
+                && !self.l_used.get(j).copied().unwrap_or(true);
+            if !free {
+                continue;
+            }
+            if let (Some(qu), Some(lu), Some(a), Some(b)) = (
+                self.q_used.get_mut(i),
+                self.l_used.get_mut(j),
+                q.get(i),
+                l.get(j),
+            ) {
+                *qu = true;
+                *lu = true;
+                matched += s * (a.weight() + b.weight());
+                if s >= 0.8 && m != PairMethod::Initial {
+                    strong_name_pairs += 1;
+                }
+                self.pairs.push((i, j, s, m));
+            }
+        }
+        // A match needs at least one strong pair of real name tokens (not an initial).
+        if strong_name_pairs == 0 {
+            self.score = 0.0;
+            return Some(0.0);
+        }
+        // Missing names (on either side) cost 60% of their weight once two tokens paired
+        // well (a middle name left out), and a patronymic 30%; otherwise in full.
+        let two = strong_name_pairs >= 2;
+        let mut total = 0.0f32;
+        for (t, used) in q
+            .iter()
+            .zip(self.q_used.iter())
+            .chain(l.iter().zip(self.l_used.iter()))
+        {
+            let factor = match (*used, two) {
+                (true, _) => 1.0,
+                (false, true) if is_patronymic(&t.text) => 0.3,
+                (false, true) => 0.6,
+                (false, false) => 1.0,
+            };
+            total += t.weight() * factor;
+        }
+        self.score = if total > 0.0 {
+            (matched / total).clamp(0.0, 1.0)
+        } else {
+            0.0
         };
-        total += t.weight() * factor;
+        Some(self.score)
     }
-    let score = if total > 0.0 {
-        (matched / total).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    Some(NameScore {
-        score,
-        pairs,
-        unmatched_query: unmatched(&q, &q_used),
-        unmatched_listed: unmatched(&l, &l_used),
-    })
+
+    /// The explanation of the last comparison that [`Self::score`] did not refuse.
+    pub(super) fn explain(&self) -> NameScore {
+        if let Some(g) = &self.generic {
+            return g.clone();
+        }
+        let q = if self.q_joined { &self.q } else { &self.q_base };
+        let l = if self.l_joined { &self.l } else { &self.l_base };
+        NameScore {
+            score: self.score,
+            pairs: self
+                .pairs
+                .iter()
+                .filter_map(|&(i, j, score, method)| {
+                    Some(TokenPairing {
+                        query: q.get(i)?.text.to_string(),
+                        listed: l.get(j)?.text.to_string(),
+                        score,
+                        method,
+                    })
+                })
+                .collect(),
+            unmatched_query: unmatched(q, &self.q_used),
+            unmatched_listed: unmatched(l, &self.l_used),
+        }
+    }
 }
 
 /// Names of generic words only match when both have exactly the same words.
-fn exact_generic(query: &PreparedName, listed: &PreparedName) -> Option<NameScore> {
-    let mut a: Vec<&str> = query.core.iter().map(|t| &*t.text).collect();
-    let mut b: Vec<&str> = listed.core.iter().map(|t| &*t.text).collect();
+fn exact_generic(
+    query: &[Tok<'_>],
+    query_generic_only: bool,
+    listed: &[Tok<'_>],
+    listed_generic_only: bool,
+) -> Option<NameScore> {
+    if !(query_generic_only && listed_generic_only) {
+        return None;
+    }
+    let mut a: Vec<&str> = query.iter().map(|t| &*t.text).collect();
+    let mut b: Vec<&str> = listed.iter().map(|t| &*t.text).collect();
     a.sort_unstable();
     b.sort_unstable();
-    if !(query.generic_only && listed.generic_only && a == b) {
+    if a != b {
         return None;
     }
     let pairs = a
@@ -501,11 +892,11 @@ fn is_patronymic(t: &str) -> bool {
         .any(|s| t.len() > s.len() + 2 && t.ends_with(s))
 }
 
-fn unmatched(toks: &[Tok], used: &[bool]) -> Vec<String> {
+fn unmatched(toks: &[Tok<'_>], used: &[bool]) -> Vec<String> {
     toks.iter()
         .zip(used.iter())
         .filter(|(_, u)| !**u)
-        .map(|(t, _)| t.text.clone())
+        .map(|(t, _)| t.text.to_string())
         .collect()
 }
 
