@@ -448,7 +448,7 @@ const MARKUP: [&[u8]; 6] = [
 ];
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
@@ -643,20 +643,18 @@ impl Tail {
         let base = self.total - self.buf.len() as u64;
         // Offsets whose 30 header bytes have all arrived.
         let end = (self.total + 1).saturating_sub(ZIP_LOCAL_HEADER_LEN as u64);
-        let mut at = self.next_local_header.max(base);
-        while at < end && !self.zip_local_header {
-            let i = (at - base) as usize;
-            if self.buf.get(i) == Some(&b'P')
-                && self
-                    .buf
+        let from = self.next_local_header.max(base);
+        if from < end && !self.zip_local_header {
+            let window = &self.buf[(from - base) as usize..(end - base) as usize];
+            // Only offsets holding a `P` can start a header.
+            self.zip_local_header = memchr::memchr_iter(b'P', window).any(|i| {
+                let i = (from - base) as usize + i;
+                self.buf
                     .get(i..i + ZIP_LOCAL_HEADER_LEN)
                     .is_some_and(is_zip_local_header)
-            {
-                self.zip_local_header = true;
-            }
-            at += 1;
+            });
         }
-        self.next_local_header = at;
+        self.next_local_header = self.next_local_header.max(end);
         if self.buf.len() > 2 * ZIP_EOCD_WINDOW {
             let drop = self.buf.len() - ZIP_EOCD_WINDOW;
             self.buf.drain(..drop);
@@ -865,7 +863,7 @@ impl JpegScan {
                         self.after_segment(marker)
                     }
                 }
-                JpegState::Entropy => match data[i - 1..].iter().position(|&x| x == 0xFF) {
+                JpegState::Entropy => match memchr::memchr(0xFF, &data[i - 1..]) {
                     Some(at) => {
                         i += at;
                         JpegState::EntropyFf

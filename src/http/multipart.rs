@@ -276,22 +276,10 @@ impl Parser {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    let first = needle[0];
-    let mut from = 0;
-    while from + needle.len() <= haystack.len() {
-        let at = from
-            + haystack[from..=haystack.len() - needle.len()]
-                .iter()
-                .position(|b| *b == first)?;
-        if haystack[at..].starts_with(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memmem::find(haystack, needle)
 }
 
 /// Parses a part's header block: `Content-Disposition: form-data` with a
