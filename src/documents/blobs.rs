@@ -61,7 +61,10 @@ impl BlobStore {
     /// The local filesystem under `dir` (created if missing).
     pub fn local(dir: &FsPath) -> Result<Self, BlobError> {
         std::fs::create_dir_all(dir).map_err(|e| BlobError(format!("{}: {e}", dir.display())))?;
-        let store = LocalFileSystem::new_with_prefix(dir)?;
+        // A 201 promises the document is kept: the blob and its directory
+        // entry reach stable storage before the row commits, as a remote
+        // object store's successful PUT promises.
+        let store = LocalFileSystem::new_with_prefix(dir)?.with_fsync(true);
         Ok(Self {
             store: Arc::new(store),
             part_size: 256 * 1024,
