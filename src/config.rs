@@ -62,6 +62,107 @@ pub struct Settings {
     pub data_keys: DataKeySettings,
     /// Identity document uploads: storage and limits.
     pub documents: DocumentSettings,
+    /// Sanctions lists for the built-in screening.
+    pub sanctions: SanctionsSettings,
+    /// The KYC check worker.
+    pub checks: CheckSettings,
+}
+
+/// How the check worker runs checks from the job queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSettings {
+    /// Attempts per check before it ends as `error` (retried with
+    /// exponential backoff and jitter).
+    pub max_attempts: u32,
+    /// A claimed check is this worker's for so long; after a crash another
+    /// worker takes it over once the lease has run out.
+    pub lease_secs: u64,
+    /// Longest a provider may take for one attempt.
+    pub provider_timeout_secs: u64,
+    /// Pause of an idle worker (a submission wakes it at once).
+    pub poll_interval_ms: u64,
+    /// First retry delay; it doubles per attempt.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay.
+    pub backoff_cap_secs: u64,
+}
+
+impl Default for CheckSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            lease_secs: 120,
+            provider_timeout_secs: 30,
+            poll_interval_ms: 1000,
+            backoff_base_ms: 2000,
+            backoff_cap_secs: 300,
+        }
+    }
+}
+
+/// The sanctions lists screened against, and how screening scores. With no list
+/// configured, screening answers that it is unavailable: it never screens against
+/// nothing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SanctionsSettings {
+    /// The configured lists; none by default.
+    pub lists: Vec<SanctionsListSettings>,
+    /// How often the list files are checked for changes (size and modification
+    /// time); a changed list is reloaded, validated and swapped in.
+    pub reload_check_interval_secs: u64,
+    /// A name scoring at least this (0 to 1, after date-of-birth and nationality
+    /// evidence) is a potential match for review.
+    pub review_threshold: f32,
+}
+
+impl Default for SanctionsSettings {
+    fn default() -> Self {
+        Self {
+            lists: Vec::new(),
+            reload_check_interval_secs: 60,
+            review_threshold: 0.85,
+        }
+    }
+}
+
+/// One configured sanctions list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SanctionsListSettings {
+    /// Stable name (`a-z`, `0-9`, `_`, `-`), recorded with every screening; a new
+    /// version replaces the active version of the same name.
+    pub name: String,
+    /// The file format.
+    pub format: SanctionsListFormat,
+    /// The folder with the CSV files (OFAC formats) or the XML file (UN).
+    pub path: PathBuf,
+}
+
+/// The official list formats the gateway reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SanctionsListFormat {
+    /// OFAC SDN legacy CSV: a folder with `sdn.csv` and optionally `alt.csv`,
+    /// `add.csv`, `sdn_comments.csv`.
+    OfacSdn,
+    /// OFAC consolidated non-SDN legacy CSV: a folder with `cons_prim.csv` and
+    /// optionally `cons_alt.csv`, `cons_add.csv`, `cons_comments.csv`.
+    OfacNonSdn,
+    /// The UN Security Council consolidated list XML file.
+    UnConsolidated,
+}
+
+impl SanctionsListFormat {
+    /// The name used in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OfacSdn => "ofac_sdn",
+            Self::OfacNonSdn => "ofac_non_sdn",
+            Self::UnConsolidated => "un_consolidated",
+        }
+    }
 }
 
 /// Where documents are stored and how large they may be. Every limit is
@@ -428,6 +529,8 @@ impl Default for Settings {
             policy_path: PathBuf::from("policies/onboarding.toml"),
             data_keys: DataKeySettings::default(),
             documents: DocumentSettings::default(),
+            sanctions: SanctionsSettings::default(),
+            checks: CheckSettings::default(),
         }
     }
 }
@@ -592,6 +695,19 @@ impl Settings {
                 "documents.sweep_interval_secs",
                 self.documents.sweep_interval_secs,
             ),
+            (
+                "sanctions.reload_check_interval_secs",
+                self.sanctions.reload_check_interval_secs,
+            ),
+            ("checks.max_attempts", u64::from(self.checks.max_attempts)),
+            ("checks.lease_secs", self.checks.lease_secs),
+            (
+                "checks.provider_timeout_secs",
+                self.checks.provider_timeout_secs,
+            ),
+            ("checks.poll_interval_ms", self.checks.poll_interval_ms),
+            ("checks.backoff_base_ms", self.checks.backoff_base_ms),
+            ("checks.backoff_cap_secs", self.checks.backoff_cap_secs),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -600,6 +716,18 @@ impl Settings {
                     reason: "must be greater than 0".to_owned(),
                 });
             }
+        }
+        if self.checks.lease_secs <= self.checks.provider_timeout_secs {
+            return Err(ConfigError::Invalid {
+                key: "checks.lease_secs",
+                reason: "must be longer than checks.provider_timeout_secs, or a slow check would be taken over while it runs".to_owned(),
+            });
+        }
+        if self.checks.max_attempts > 100 {
+            return Err(ConfigError::Invalid {
+                key: "checks.max_attempts",
+                reason: "must be at most 100".to_owned(),
+            });
         }
         if self.http.max_body_bytes > 16 * 1024 * 1024 {
             return Err(ConfigError::Invalid {
@@ -687,6 +815,7 @@ impl Settings {
             self.validate_production_audit()?;
             self.validate_production_data_keys()?;
         }
+        self.sanctions.validate()?;
         if let Some(active) = &self.data_keys.kek_active
             && !self.data_keys.kek_files.contains_key(active)
         {
@@ -913,6 +1042,45 @@ impl Settings {
     }
 }
 
+impl SanctionsSettings {
+    /// Threshold in range; list names well-formed and unique; paths set.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let t = self.review_threshold;
+        if !(t.is_finite() && t > 0.0 && t <= 1.0) {
+            return Err(ConfigError::Invalid {
+                key: "sanctions.review_threshold",
+                reason: format!("{t} is not in (0, 1]"),
+            });
+        }
+        let invalid = |reason: String| ConfigError::Invalid {
+            key: "sanctions.lists",
+            reason,
+        };
+        for (i, list) in self.lists.iter().enumerate() {
+            let name = &list.name;
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+            {
+                return Err(invalid(format!(
+                    "list {i}: name `{name}` must be 1 to 64 characters of a-z, 0-9, '_', '-'"
+                )));
+            }
+            if self.lists[..i].iter().any(|l| &l.name == name) {
+                return Err(invalid(format!("list {i}: name `{name}` is used twice")));
+            }
+            if list.path.as_os_str().is_empty() {
+                return Err(invalid(format!(
+                    "list {i} (`{name}`): path must not be empty"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1086,6 +1254,82 @@ mod tests {
             assert!(err.contains("auth.rate_limits.audit"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment::Jail's closure signature")]
+    fn sanctions_lists_load_from_the_file_and_bad_ones_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "kyc.toml",
+                "[sanctions]\nreview_threshold = 0.9\n\
+                 [[sanctions.lists]]\nname = \"ofac_sdn\"\nformat = \"ofac_sdn\"\npath = \"lists/sdn\"\n\
+                 [[sanctions.lists]]\nname = \"un\"\nformat = \"un_consolidated\"\npath = \"lists/un.xml\"\n",
+            )?;
+            let s = Settings::load(Some(Path::new("kyc.toml"))).unwrap();
+            assert_eq!(s.sanctions.lists.len(), 2);
+            assert_eq!(
+                s.sanctions.lists[1].format,
+                SanctionsListFormat::UnConsolidated
+            );
+            assert_eq!(s.sanctions.review_threshold, 0.9);
+
+            jail.create_file(
+                "bad.toml",
+                "[[sanctions.lists]]\nname = \"eu\"\nformat = \"eu_xml\"\npath = \"eu.xml\"\n",
+            )?;
+            let err = Settings::load(Some(Path::new("bad.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("eu_xml") && err.contains("format"), "{err}");
+            jail.create_file(
+                "typo.toml",
+                "[[sanctions.lists]]\nname = \"un\"\nformat = \"un_consolidated\"\nfile = \"un.xml\"\n",
+            )?;
+            let err = Settings::load(Some(Path::new("typo.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("file"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sanctions_rules_name_the_key() {
+        let list = |name: &str| SanctionsListSettings {
+            name: name.to_owned(),
+            format: SanctionsListFormat::OfacSdn,
+            path: "sdn".into(),
+        };
+        let mut s = Settings::default();
+        assert!(s.sanctions.lists.is_empty(), "no list unless configured");
+        s.sanctions.lists = vec![list("ofac_sdn"), list("ofac_sdn")];
+        let err = s.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("sanctions.lists") && err.contains("twice"),
+            "{err}"
+        );
+        s.sanctions.lists = vec![list("OFAC SDN")];
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("sanctions.lists")
+        );
+        s.sanctions.lists = vec![list("ofac_sdn")];
+        assert!(s.validate().is_ok());
+        for bad in [0.0, 1.5, f32::NAN] {
+            s.sanctions.review_threshold = bad;
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains("sanctions.review_threshold"), "{err}");
+        }
+        s.sanctions.review_threshold = 0.85;
+        s.sanctions.reload_check_interval_secs = 0;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("sanctions.reload_check_interval_secs"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct AppState {
     pub onboarding: Arc<crate::onboarding::Onboarding>,
     /// The document use cases.
     pub documents: Arc<crate::documents::Documents>,
+    /// KYC checks and their results.
+    pub checks: Arc<crate::checks::pipeline::Checks>,
+    /// Sanctions lists and screening.
+    pub sanctions: Arc<crate::checks::screening::Sanctions>,
 }
 
 /// Failures while starting; each message says what to fix.
@@ -163,6 +167,8 @@ pub struct Application {
     cert_watcher: tokio::task::JoinHandle<()>,
     sequencer: tokio::task::JoinHandle<()>,
     janitor: tokio::task::JoinHandle<()>,
+    list_watcher: tokio::task::JoinHandle<()>,
+    check_worker: tokio::task::JoinHandle<()>,
     store: Arc<dyn Store>,
     audit: Arc<AuditLog>,
     sequencer_settings: SequencerSettings,
@@ -199,14 +205,17 @@ impl Application {
         let audit = Arc::new(audit_log(&settings, Arc::clone(&store))?);
         let policy = Arc::new(crate::policy::Policy::load(&settings.policy_path)?);
         let (keyring, blind) = crate::onboarding::keys::load(&settings)?;
-        let onboarding = Arc::new(crate::onboarding::Onboarding::new(
-            Arc::clone(&store) as Arc<dyn crate::onboarding::ApplicationStore>,
-            Arc::clone(&audit),
-            Arc::clone(&policy),
-            keyring,
-            blind,
-            Arc::new(crate::domain::clock::SystemClock),
-        ));
+        let onboarding = Arc::new(
+            crate::onboarding::Onboarding::new(
+                Arc::clone(&store) as Arc<dyn crate::onboarding::ApplicationStore>,
+                Arc::clone(&audit),
+                Arc::clone(&policy),
+                keyring,
+                blind,
+                Arc::new(crate::domain::clock::SystemClock),
+            )
+            .with_check_attempts(settings.checks.max_attempts),
+        );
         let blobs = match &settings.documents.storage_url {
             Some(url) => crate::documents::blobs::BlobStore::s3(url)?,
             None => {
@@ -221,6 +230,31 @@ impl Application {
             Arc::new(crate::domain::clock::SystemClock),
         ));
         let janitor = spawn_janitor(Arc::clone(&onboarding), Arc::clone(&documents));
+        let sanctions = Arc::new(crate::checks::screening::Sanctions::new(
+            &settings.sanctions,
+            Arc::clone(&audit),
+            Arc::new(crate::domain::clock::SystemClock),
+        ));
+        // A list that cannot be read or fails validation is logged and stays
+        // inactive; the gateway still starts (screening answers 503 until a list is
+        // active).
+        if let Err(error) = sanctions
+            .reload(crate::checks::screening::ReloadTrigger::Startup, None)
+            .await
+        {
+            tracing::error!(%error, "loading the sanctions lists failed");
+        }
+        let list_watcher = sanctions.spawn_watcher(Duration::from_secs(
+            settings.sanctions.reload_check_interval_secs,
+        ));
+        let checks = Arc::new(crate::checks::pipeline::Checks::new(
+            Arc::clone(&store),
+            Arc::clone(&onboarding),
+            Arc::clone(&audit),
+            crate::checks::pipeline::builtin_providers(Arc::clone(&sanctions)),
+            Arc::new(crate::domain::clock::SystemClock),
+        ));
+        let check_worker = checks.spawn_worker(check_worker_settings(&settings));
         let authenticator = web::Data::new(
             Authenticator::new(verifier, &settings).with_failure_sink(Arc::new(
                 crate::http::auth::audit_sink::AuditFailureSink::start(Arc::clone(&audit)),
@@ -250,6 +284,8 @@ impl Application {
             audit: Arc::clone(&audit),
             onboarding,
             documents,
+            checks,
+            sanctions,
         });
         let http_settings = settings.http.clone();
         let mut server = HttpServer::new(move || {
@@ -310,6 +346,8 @@ impl Application {
             cert_watcher,
             sequencer,
             janitor,
+            list_watcher,
+            check_worker,
             store,
             audit,
             sequencer_settings,
@@ -328,6 +366,10 @@ impl Application {
         self.cert_watcher.abort();
         self.sequencer.abort();
         self.janitor.abort();
+        self.list_watcher.abort();
+        // A check cut off here keeps its lease until it runs out; then this
+        // or another replica runs it again (it has not been recorded).
+        self.check_worker.abort();
         let stopped = self.audit.event(
             "gateway.stopped",
             self.audit.system_actor(),
@@ -351,6 +393,19 @@ impl Application {
         self.store.close().await;
         tracing::info!("kyc-gateway stopped");
         result
+    }
+}
+
+fn check_worker_settings(settings: &Settings) -> crate::checks::pipeline::WorkerSettings {
+    let c = &settings.checks;
+    crate::checks::pipeline::WorkerSettings {
+        owner: crate::checks::pipeline::worker_owner(&settings.instance_id),
+        lease: Duration::from_secs(c.lease_secs),
+        provider_timeout: Duration::from_secs(c.provider_timeout_secs),
+        batch: 8,
+        idle: Duration::from_millis(c.poll_interval_ms),
+        backoff_base: Duration::from_millis(c.backoff_base_ms),
+        backoff_cap: Duration::from_secs(c.backoff_cap_secs),
     }
 }
 

@@ -1,5 +1,12 @@
-//! KYC checks and their providers. So far: the built-in sanctions
-//! screening engine; the provider trait, the durable job queue, the MRZ check
-//! provider and the vendor adapter arrive with the checks feature.
+//! KYC checks and their providers: the [`pipeline`] (the `Provider` trait,
+//! check records, the worker on the durable job queue), the built-in
+//! [`mrz`] check and [`sanctions_check`], the sanctions screening engine
+//! ([`sanctions`], pure) and its use case ([`screening`]: configured lists,
+//! reloads, audited ad-hoc screening). The HTTP vendor adapter for document
+//! and liveness checks is not built yet.
 
+pub mod mrz;
+pub mod pipeline;
 pub mod sanctions;
+pub mod sanctions_check;
+pub mod screening;

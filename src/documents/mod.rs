@@ -73,6 +73,8 @@ pub struct DocumentRecord {
     pub superseded_by: Option<String>,
     /// When it was replaced, UTC µs.
     pub superseded_us: Option<i64>,
+    /// The MRZ text sent with an identity document, sealed with its data key.
+    pub mrz_sealed: Option<Vec<u8>>,
 }
 
 /// A document insert with what commits with it.
@@ -194,6 +196,11 @@ fn name_context(document_id: &str) -> String {
     format!("document:{document_id}:original_name")
 }
 
+/// The sealing context of a document's MRZ text.
+pub fn mrz_context(document_id: &str) -> String {
+    format!("document:{document_id}:mrz")
+}
+
 /// What the client says about an upload.
 #[derive(Debug, Clone)]
 pub struct NewDocument {
@@ -205,6 +212,9 @@ pub struct NewDocument {
     pub declared_type: Option<String>,
     /// The client's file name.
     pub file_name: Option<OriginalFileName>,
+    /// The MRZ text the app read off the document (ICAO 9303), already
+    /// checked to be MRZ-shaped; check-digit faults are the MRZ check's to find.
+    pub mrz: Option<String>,
 }
 
 /// The outcome of an upload.
@@ -726,6 +736,12 @@ impl Documents {
             .map(|n| dek.seal(n.as_str().as_bytes(), &name_context(&id)))
             .transpose()
             .map_err(crypto)?;
+        let mrz_sealed = new
+            .mrz
+            .as_ref()
+            .map(|m| dek.seal(m.as_bytes(), &mrz_context(&id)))
+            .transpose()
+            .map_err(crypto)?;
         let now = self.now_us();
         let record = DocumentRecord {
             id: id.clone(),
@@ -750,6 +766,7 @@ impl Documents {
             created_us: now,
             superseded_by: None,
             superseded_us: None,
+            mrz_sealed,
         };
         let supersedes = current
             .iter()

@@ -20,6 +20,32 @@ const ASSIGNED: [&str; 249] = [
     "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
 ];
 
+/// The alpha-3 code of each entry of [`ASSIGNED`], in the same order
+/// (ISO 3166-1, from the Debian iso-codes data); ICAO 9303-3 §5 uses them
+/// for nationality and issuing state in the MRZ.
+const ALPHA3: [&str; 249] = [
+    "AND", "ARE", "AFG", "ATG", "AIA", "ALB", "ARM", "AGO", "ATA", "ARG", "ASM", "AUT", "AUS",
+    "ABW", "ALA", "AZE", "BIH", "BRB", "BGD", "BEL", "BFA", "BGR", "BHR", "BDI", "BEN", "BLM",
+    "BMU", "BRN", "BOL", "BES", "BRA", "BHS", "BTN", "BVT", "BWA", "BLR", "BLZ", "CAN", "CCK",
+    "COD", "CAF", "COG", "CHE", "CIV", "COK", "CHL", "CMR", "CHN", "COL", "CRI", "CUB", "CPV",
+    "CUW", "CXR", "CYP", "CZE", "DEU", "DJI", "DNK", "DMA", "DOM", "DZA", "ECU", "EST", "EGY",
+    "ESH", "ERI", "ESP", "ETH", "FIN", "FJI", "FLK", "FSM", "FRO", "FRA", "GAB", "GBR", "GRD",
+    "GEO", "GUF", "GGY", "GHA", "GIB", "GRL", "GMB", "GIN", "GLP", "GNQ", "GRC", "SGS", "GTM",
+    "GUM", "GNB", "GUY", "HKG", "HMD", "HND", "HRV", "HTI", "HUN", "IDN", "IRL", "ISR", "IMN",
+    "IND", "IOT", "IRQ", "IRN", "ISL", "ITA", "JEY", "JAM", "JOR", "JPN", "KEN", "KGZ", "KHM",
+    "KIR", "COM", "KNA", "PRK", "KOR", "KWT", "CYM", "KAZ", "LAO", "LBN", "LCA", "LIE", "LKA",
+    "LBR", "LSO", "LTU", "LUX", "LVA", "LBY", "MAR", "MCO", "MDA", "MNE", "MAF", "MDG", "MHL",
+    "MKD", "MLI", "MMR", "MNG", "MAC", "MNP", "MTQ", "MRT", "MSR", "MLT", "MUS", "MDV", "MWI",
+    "MEX", "MYS", "MOZ", "NAM", "NCL", "NER", "NFK", "NGA", "NIC", "NLD", "NOR", "NPL", "NRU",
+    "NIU", "NZL", "OMN", "PAN", "PER", "PYF", "PNG", "PHL", "PAK", "POL", "SPM", "PCN", "PRI",
+    "PSE", "PRT", "PLW", "PRY", "QAT", "REU", "ROU", "SRB", "RUS", "RWA", "SAU", "SLB", "SYC",
+    "SDN", "SWE", "SGP", "SHN", "SVN", "SJM", "SVK", "SLE", "SMR", "SEN", "SOM", "SUR", "SSD",
+    "STP", "SLV", "SXM", "SYR", "SWZ", "TCA", "TCD", "ATF", "TGO", "THA", "TJK", "TKL", "TLS",
+    "TKM", "TUN", "TON", "TUR", "TTO", "TUV", "TWN", "TZA", "UKR", "UGA", "UMI", "USA", "URY",
+    "UZB", "VAT", "VCT", "VEN", "VGB", "VIR", "VNM", "VUT", "WLF", "WSM", "YEM", "MYT", "ZAF",
+    "ZMB", "ZWE",
+];
+
 /// A validated ISO 3166-1 alpha-2 code, upper case.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -47,6 +73,16 @@ impl CountryCode {
         }
     }
 
+    /// The ISO 3166-1 alpha-3 code (`DE` → `DEU`), as an MRZ writes it.
+    pub fn alpha3(&self) -> &'static str {
+        ASSIGNED
+            .binary_search(&self.as_str())
+            .ok()
+            .and_then(|i| ALPHA3.get(i))
+            .copied()
+            .unwrap_or("")
+    }
+
     /// The two letters.
     pub fn as_str(&self) -> &str {
         // Always two ASCII upper-case letters.
@@ -70,6 +106,16 @@ impl From<CountryCode> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alpha3_codes_line_up_with_alpha2() {
+        let code = |s: &str| CountryCode::parse(s).unwrap().alpha3();
+        assert_eq!(
+            [code("DE"), code("GB"), code("SE"), code("ZW"), code("AD")],
+            ["DEU", "GBR", "SWE", "ZWE", "AND"]
+        );
+        assert!(ALPHA3.iter().all(|c| c.len() == 3));
+    }
 
     #[test]
     fn the_table_is_sorted_and_complete() {

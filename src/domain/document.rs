@@ -108,6 +108,15 @@ impl DocumentKind {
         self != Self::Selfie
     }
 
+    /// Travel documents carry a machine readable zone (ICAO 9303 parts 4–6:
+    /// passports, identity cards, residence permits); the others do not.
+    pub fn bears_mrz(self) -> bool {
+        matches!(
+            self,
+            Self::Passport | Self::NationalIdCard | Self::ResidencePermit
+        )
+    }
+
     /// Checks the side against the kind: cards need one, others take none
     /// (a passport's data page is its only side).
     pub fn side(self, raw: Option<&str>) -> Result<Option<DocumentSide>, DocumentFieldError> {

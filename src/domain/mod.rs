@@ -4,6 +4,7 @@
 pub mod address;
 pub mod application_state;
 pub mod birth_date;
+pub mod check;
 pub mod clock;
 pub mod contact;
 pub mod country;

@@ -89,6 +89,9 @@ pub enum ErrorCode {
     DocumentsClosed,
     /// A stored document failed its integrity check; nothing was sent.
     DocumentIntegrityFailed,
+    /// No sanctions list is active (none configured, or none loaded and
+    /// validated), so no screening can be done; it is never done against nothing.
+    ScreeningUnavailable,
     /// Something failed inside the gateway; the log has the details.
     Internal,
 }
@@ -121,7 +124,9 @@ impl ErrorCode {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::NotReady | Self::AuthenticationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady | Self::AuthenticationUnavailable | Self::ScreeningUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Unauthorized
             | Self::InvalidToken
             | Self::InvalidDpopProof
@@ -167,6 +172,7 @@ impl ErrorCode {
             Self::DuplicateDocument => "Document already uploaded",
             Self::DocumentsClosed => "The application takes no documents now",
             Self::DocumentIntegrityFailed => "Stored document failed its integrity check",
+            Self::ScreeningUnavailable => "Sanctions screening unavailable",
             Self::Internal => "Internal server error",
         }
     }
@@ -206,6 +212,7 @@ impl ErrorCode {
             Self::DuplicateDocument => "duplicate_document",
             Self::DocumentsClosed => "documents_closed",
             Self::DocumentIntegrityFailed => "document_integrity_failed",
+            Self::ScreeningUnavailable => "screening_unavailable",
             Self::Internal => "internal",
         }
     }

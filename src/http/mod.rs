@@ -6,6 +6,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod client_ip;
 pub mod documents;
 pub mod errors;
@@ -15,6 +16,7 @@ pub mod meta;
 pub mod middleware;
 pub mod multipart;
 pub mod rate_limit;
+pub mod sanctions;
 
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{Resource, web};
@@ -53,12 +55,16 @@ use crate::config::HttpSettings;
         documents::upload::upload_document,
         documents::list::list_documents,
         documents::download::download_document,
+        checks::list_checks,
         audit::list_events::list_events,
         audit::get_checkpoint::get_checkpoint,
         audit::get_public_key::get_public_key,
         audit::inclusion_proof::get_inclusion_proof,
         audit::consistency_proof::get_consistency_proof,
         audit::export::export_audit_log,
+        sanctions::screen::create_screening,
+        sanctions::list::list_sanctions_lists,
+        sanctions::reload::reload_sanctions_lists,
     ),
     components(schemas(errors::Problem, errors::ErrorCode, errors::FieldError, me::get::MeView)),
     modifiers(&SecuritySchemes),
@@ -68,7 +74,9 @@ use crate::config::HttpSettings;
         (name = "applications", description = "Onboarding applications"),
         (name = "consents", description = "Consent texts and decisions (GDPR Art. 7)"),
         (name = "documents", description = "Identity documents: streamed upload, metadata, audited download"),
-        (name = "audit", description = "The verifiable audit log, for auditors")
+        (name = "checks", description = "KYC checks run on submission: summaries for applicants, results with evidence for staff"),
+        (name = "audit", description = "The verifiable audit log, for auditors"),
+        (name = "screening", description = "Sanctions screening against official lists, explained match by match")
     )
 )]
 pub struct ApiDoc;
@@ -179,6 +187,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(documents::download::download_document),
                 )
                 .service(
+                    resource("/applications/{id}/checks", "GET")
+                        .app_data(RouteClass::Applicant)
+                        .get(checks::list_checks),
+                )
+                .service(
                     resource("/audit/public-key", "GET").get(audit::get_public_key::get_public_key),
                 )
                 .service(
@@ -205,6 +218,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/audit/export", "GET")
                         .app_data(RouteClass::Audit)
                         .get(audit::export::export_audit_log),
+                )
+                .service(
+                    resource("/screenings", "POST")
+                        .app_data(RouteClass::Staff)
+                        .post(sanctions::screen::create_screening),
+                )
+                .service(
+                    resource("/sanctions/lists", "GET")
+                        .app_data(RouteClass::Staff)
+                        .get(sanctions::list::list_sanctions_lists),
+                )
+                .service(
+                    resource("/admin/sanctions/reload", "POST")
+                        .app_data(RouteClass::Staff)
+                        .post(sanctions::reload::reload_sanctions_lists),
                 ),
         );
 }

@@ -184,6 +184,17 @@ pub trait ApplicationStore: Send + Sync {
         audit: &AuditRows,
         idem: Option<&IdempotencyWrite>,
     ) -> Result<(), StoreError>;
+    /// Submits: `change` (to `checking`), the checks of a new round and the
+    /// jobs that run them, the audit entries and the idempotency record, in
+    /// one transaction. Returns the round.
+    async fn application_submit(
+        &self,
+        change: &StateChange,
+        checks: &[crate::checks::pipeline::NewCheck],
+        jobs: &[crate::jobs::NewJob],
+        audit: &AuditRows,
+        idem: Option<&IdempotencyWrite>,
+    ) -> Result<i64, StoreError>;
     /// Drafts not changed since `cutoff_us`.
     async fn application_stale_drafts(
         &self,
@@ -356,6 +367,10 @@ pub struct Onboarding {
     keyring: Keyring,
     blind: BlindIndexKey,
     clock: Arc<dyn Clock>,
+    /// Attempts each check job gets before its check ends as `error`.
+    check_attempts: u32,
+    /// Wakes the check worker when a submission has queued checks.
+    submitted: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Onboarding {
@@ -386,7 +401,21 @@ impl Onboarding {
             keyring,
             blind,
             clock,
+            check_attempts: 5,
+            submitted: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Sets the attempts each check job gets (from `checks.max_attempts`).
+    #[must_use]
+    pub fn with_check_attempts(mut self, attempts: u32) -> Self {
+        self.check_attempts = attempts.max(1);
+        self
+    }
+
+    /// Notified after every submission, for the check worker.
+    pub fn submissions(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.submitted)
     }
 
     /// The policy in force.
@@ -675,6 +704,19 @@ impl Onboarding {
         caller: &Caller,
         app: &ApplicationRecord,
     ) -> Result<Identity, OnboardingError> {
+        let identity = self.open_identity(app)?;
+        let event = self.event(caller, "application.pii_viewed", app, None, None, None);
+        self.audit.record(&[event]).await?;
+        Ok(identity)
+    }
+
+    /// Decrypts an application's identity for processing (the checks);
+    /// callers that show it to a person use [`Onboarding::view_identity`],
+    /// which audits the read.
+    pub(crate) fn open_identity(
+        &self,
+        app: &ApplicationRecord,
+    ) -> Result<Identity, OnboardingError> {
         let dek = self.keyring.unwrap_key(&app.dek, &app.id).map_err(crypto)?;
         let json = dek
             .open(
@@ -682,11 +724,7 @@ impl Onboarding {
                 &format!("application:{}:identity", app.id),
             )
             .map_err(crypto)?;
-        let identity =
-            serde_json::from_slice(&json).map_err(|e| OnboardingError::Crypto(e.to_string()))?;
-        let event = self.event(caller, "application.pii_viewed", app, None, None, None);
-        self.audit.record(&[event]).await?;
-        Ok(identity)
+        serde_json::from_slice(&json).map_err(|e| OnboardingError::Crypto(e.to_string()))
     }
 
     /// Staff listing.
@@ -940,6 +978,7 @@ impl Onboarding {
             if !missing.is_empty() {
                 return Err(OnboardingError::ConsentsMissing(missing));
             }
+            return self.submit(caller, app, next, idem).await;
         }
         let action = match transition {
             Transition::Submit => "application.submitted",
@@ -959,6 +998,59 @@ impl Onboarding {
             .application_transition(&change, &audit, idem(next, change.now_us).as_ref())
             .await?;
         self.audit.wake_handle().notify_one();
+        Ok(next)
+    }
+
+    /// Submission: the application moves on to `checking` and the checks
+    /// the policy requires for its product are queued, all in one
+    /// transaction with the audit entry (DESIGN.md "The flow").
+    async fn submit(
+        &self,
+        caller: &Caller,
+        app: &ApplicationRecord,
+        submitted: ApplicationState,
+        idem: impl FnOnce(ApplicationState, i64) -> Option<IdempotencyWrite>,
+    ) -> Result<ApplicationState, OnboardingError> {
+        let next = submitted.apply(Transition::StartChecks)?;
+        let kinds = self
+            .policy
+            .products
+            .get(&app.product)
+            .map(|p| p.checks.clone())
+            .unwrap_or_default();
+        let (checks, jobs) = crate::checks::pipeline::submission(
+            &kinds,
+            |k| crate::checks::pipeline::default_provider(k).to_owned(),
+            &self.policy.label(),
+            self.check_attempts,
+        );
+        let event = self.event(
+            caller,
+            "application.submitted",
+            app,
+            Some(app.state),
+            Some(next),
+            None,
+        );
+        let audit = encode_all(&[event])?;
+        let change = StateChange {
+            id: app.id.clone(),
+            row_version: app.row_version,
+            from: app.state,
+            to: next,
+            now_us: self.now_us(),
+        };
+        self.store
+            .application_submit(
+                &change,
+                &checks,
+                &jobs,
+                &audit,
+                idem(next, change.now_us).as_ref(),
+            )
+            .await?;
+        self.audit.wake_handle().notify_one();
+        self.submitted.notify_one();
         Ok(next)
     }
 

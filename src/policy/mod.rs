@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::domain::check::CheckKind;
 use crate::domain::country::CountryCode;
 
 /// What is wrong with a policy file; the message names the part.
@@ -58,6 +59,8 @@ struct RawProduct {
     jurisdictions: Vec<String>,
     required_consents: Vec<String>,
     optional_consents: Vec<String>,
+    /// Checks run on submission, by name (`mrz`, `sanctions`).
+    checks: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +82,8 @@ pub struct Product {
     pub required_consents: Vec<String>,
     /// Consent purposes that are offered but never block anything.
     pub optional_consents: Vec<String>,
+    /// Checks that submission starts, each once.
+    pub checks: Vec<CheckKind>,
 }
 
 /// One consent text in one locale, with its hash.
@@ -214,6 +219,28 @@ impl Policy {
                     p.id
                 )));
             }
+            let mut checks = Vec::new();
+            for name in &p.checks {
+                let kind = CheckKind::parse(name).ok_or_else(|| {
+                    invalid(format!(
+                        "product `{}`: unknown check `{name}` (known: mrz, sanctions)",
+                        p.id
+                    ))
+                })?;
+                if checks.contains(&kind) {
+                    return Err(invalid(format!(
+                        "product `{}`: check `{name}` is listed twice",
+                        p.id
+                    )));
+                }
+                checks.push(kind);
+            }
+            if checks.is_empty() {
+                return Err(invalid(format!(
+                    "product `{}`: at least one check is required",
+                    p.id
+                )));
+            }
             let id = p.id.clone();
             if products
                 .insert(
@@ -223,6 +250,7 @@ impl Policy {
                         jurisdictions,
                         required_consents: p.required_consents,
                         optional_consents: p.optional_consents,
+                        checks,
                     },
                 )
                 .is_some()

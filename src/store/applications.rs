@@ -25,6 +25,10 @@ const FIND_OPEN: &str = "SELECT id FROM applications WHERE owner_index = $1 AND 
      AND state NOT IN ('approved', 'rejected', 'withdrawn', 'expired') LIMIT 1";
 const TRANSITION: &str = "UPDATE applications SET state = $1, updated_us = $2, row_version = row_version + 1 \
      WHERE id = $3 AND row_version = $4 AND state = $5";
+const NEXT_ROUND: &str =
+    "SELECT CAST(COALESCE(MAX(round), 0) + 1 AS BIGINT) FROM checks WHERE application_id = $1";
+const INSERT_CHECK: &str = "INSERT INTO checks (id, application_id, round, kind, provider, state, policy_version, \
+     created_us) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)";
 const INSERT_CONSENT: &str = "INSERT INTO consent_records (id, application_id, purpose, granted, text_version, \
      text_sha256, locale, channel, recorded_us, client_sealed, policy_version, policy_sha256) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
@@ -237,6 +241,63 @@ macro_rules! application_store {
                 }
                 side_effects!(tx, audit, idem, now_us);
                 tx.commit().await.map_err(db)
+            }
+
+            async fn application_submit(
+                &self,
+                change: &StateChange,
+                checks: &[crate::checks::pipeline::NewCheck],
+                jobs: &[crate::jobs::NewJob],
+                audit: &AuditRows,
+                idem: Option<&IdempotencyWrite>,
+            ) -> Result<i64, StoreError> {
+                let now_us = change.now_us;
+                let mut tx = self.pool().begin().await.map_err(db)?;
+                let done = sqlx::query(TRANSITION)
+                    .bind(change.to.as_str())
+                    .bind(now_us)
+                    .bind(&change.id)
+                    .bind(change.row_version)
+                    .bind(change.from.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict("row_version".to_owned()));
+                }
+                let round: i64 = sqlx::query_scalar(NEXT_ROUND)
+                    .bind(&change.id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                for c in checks {
+                    sqlx::query(INSERT_CHECK)
+                        .bind(&c.id)
+                        .bind(&change.id)
+                        .bind(round)
+                        .bind(c.kind.as_str())
+                        .bind(&c.provider)
+                        .bind(&c.policy_version)
+                        .bind(now_us)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                for job in jobs {
+                    sqlx::query(super::jobs::ENQUEUE)
+                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind(&job.kind)
+                        .bind(&job.dedupe_key)
+                        .bind(&job.payload)
+                        .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
+                        .bind(now_us)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                side_effects!(tx, audit, idem, now_us);
+                tx.commit().await.map_err(db)?;
+                Ok(round)
             }
 
             async fn application_stale_drafts(&self, cutoff_us: i64, limit: u32) -> Result<Vec<ApplicationRecord>, StoreError> {

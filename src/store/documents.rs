@@ -20,10 +20,10 @@ fn db(e: sqlx::Error) -> StoreError {
 
 const COLUMNS: &str = "id, application_id, kind, side, content_type, size_bytes, sha256, width, height, pages, \
      original_name_sealed, blob_path, blob_bytes, dek_kek_id, dek_wrapped, uploaded_by, created_us, superseded_by, \
-     superseded_us";
+     superseded_us, mrz_sealed";
 const INSERT: &str = "INSERT INTO documents (id, application_id, kind, side, content_type, size_bytes, sha256, width, \
-     height, pages, original_name_sealed, blob_path, blob_bytes, dek_kek_id, dek_wrapped, uploaded_by, created_us) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+     height, pages, original_name_sealed, blob_path, blob_bytes, dek_kek_id, dek_wrapped, uploaded_by, created_us, \
+     mrz_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 /// The application must still take documents; its row version moves so a
 /// submission that read the old version fails instead of missing the upload.
 const TOUCH_APPLICATION: &str = "UPDATE applications SET updated_us = $1, row_version = row_version + 1 \
@@ -80,6 +80,7 @@ macro_rules! document_from {
             created_us: row.try_get(16).map_err(db)?,
             superseded_by: row.try_get(17).map_err(db)?,
             superseded_us: row.try_get(18).map_err(db)?,
+            mrz_sealed: row.try_get(19).map_err(db)?,
         }
     }};
 }
@@ -131,6 +132,7 @@ macro_rules! document_store {
                     .bind(&d.dek.wrapped)
                     .bind(&d.uploaded_by)
                     .bind(now)
+                    .bind(&d.mrz_sealed)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;

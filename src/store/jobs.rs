@@ -11,7 +11,7 @@ fn db(e: sqlx::Error) -> StoreError {
     StoreError::from_sqlx(e)
 }
 
-const ENQUEUE: &str = "INSERT INTO jobs (id, kind, dedupe_key, payload, state, attempts, max_attempts, run_after_us, \
+pub(super) const ENQUEUE: &str = "INSERT INTO jobs (id, kind, dedupe_key, payload, state, attempts, max_attempts, run_after_us, \
      created_us, updated_us) VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $6) ON CONFLICT (dedupe_key) DO NOTHING";
 const READY: &str =
     "(state = 'queued' AND run_after_us <= $3) OR (state = 'running' AND lease_until_us < $3)";

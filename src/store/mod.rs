@@ -4,6 +4,7 @@
 
 mod applications;
 mod audit;
+mod checks;
 mod documents;
 mod jobs;
 mod postgres;
@@ -78,6 +79,7 @@ pub trait Store:
     + crate::onboarding::ApplicationStore
     + crate::jobs::JobStore
     + crate::documents::DocumentStore
+    + crate::checks::pipeline::CheckStore
     + Send
     + Sync
     + 'static

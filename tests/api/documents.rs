@@ -14,7 +14,7 @@ use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
 
 /// The real sample files in `tests/fixtures/documents` (see its README for
 /// where each comes from), by extension.
-fn fixture(ext: &str) -> Vec<u8> {
+pub fn fixture(ext: &str) -> Vec<u8> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/documents");
     let path = std::fs::read_dir(&dir)
         .unwrap()

@@ -10,10 +10,12 @@
 mod applications;
 mod audit;
 mod auth;
+mod checks;
 mod cli;
 mod documents;
 mod errors;
 mod health;
 mod helpers;
 mod jobs;
+mod screening;
 mod tls;

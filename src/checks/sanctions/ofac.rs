@@ -264,6 +264,19 @@ fn records<'a>(file: &'a str, bytes: &[u8], issues: &mut Vec<LoadIssue>) -> Vec<
             }
         }
     }
+    // Quotes pair up in well-formed CSV (RFC 4180 §2: a quoted field opens and
+    // closes, an inner quote is doubled). An odd count means the file ends inside
+    // a quoted field: a download cut short. The reader accepts that last record as
+    // it stands, so it is dropped and reported, and the version fails validation.
+    if bytes.iter().filter(|b| **b == b'"').count() % 2 == 1 {
+        let line = out.pop().map_or(lines.line, |r| r.line);
+        issues.push(LoadIssue {
+            file: file.to_owned(),
+            line,
+            kind: IssueKind::Malformed,
+            message: "the file ends inside a quoted field (cut short?)".to_owned(),
+        });
+    }
     out
 }
 
@@ -477,6 +490,31 @@ mod tests {
             ("sdn.csv", 3, IssueKind::Malformed)
         );
         assert_eq!(issues[1].kind, IssueKind::Orphan);
+    }
+
+    #[test]
+    fn a_file_cut_inside_a_quoted_field_loses_its_last_record_and_says_so() {
+        let whole = SDN.split("||||").next().unwrap();
+        let cut = &whole[..whole.len() - 20];
+        let (entries, issues) = parse(&OfacFiles {
+            primary: ("sdn.csv", cut.as_bytes()),
+            alt: None,
+            add: None,
+            comments: None,
+        });
+        assert_eq!(entries.len(), 1, "the partial record is not an entry");
+        assert_eq!(
+            (issues[0].file.as_str(), issues[0].line, issues[0].kind),
+            ("sdn.csv", 2, IssueKind::Malformed)
+        );
+        assert!(issues[0].message.contains("cut short"));
+        let (entries, issues) = parse(&OfacFiles {
+            primary: ("sdn.csv", whole.as_bytes()),
+            alt: None,
+            add: None,
+            comments: None,
+        });
+        assert_eq!((entries.len(), issues.len()), (2, 0), "{issues:?}");
     }
 
     #[test]

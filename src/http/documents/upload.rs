@@ -15,7 +15,7 @@ use crate::http::errors::{ApiError, ErrorCode, FieldError};
 use crate::http::multipart::{self, Event, MultipartError, MultipartLimits, Parser, PartHeaders};
 use crate::startup::AppState;
 
-/// Longest value of a text field (`kind`, `side`).
+/// Longest value of the text fields `kind` and `side`.
 const MAX_FIELD_BYTES: usize = 64;
 
 /// The multipart form of an upload (documentation only: the body is parsed
@@ -31,6 +31,11 @@ pub struct UploadForm {
     kind: String,
     /// `front` or `back`: required for cards, refused otherwise. Before `file`.
     side: Option<String>,
+    /// The machine readable zone as the app read it off the document (ICAO
+    /// 9303 TD1, TD2, TD3 or visa; lines separated by newlines): passports,
+    /// identity cards and residence permits only. Before `file`. Check-digit
+    /// faults do not refuse the upload; the MRZ check reports them.
+    mrz: Option<String>,
     /// The document: JPEG, PNG, PDF or HEIC/HEIF, decided by content. The last part.
     #[schema(format = Binary, value_type = String)]
     file: Vec<u8>,
@@ -113,23 +118,24 @@ pub async fn upload_document(
     // before a byte of the file is stored.
     let mut kind = None;
     let mut side = None;
+    let mut mrz = None;
     let file = loop {
         match body.next().await? {
-            Event::PartStart(h) if h.name == "kind" || h.name == "side" => {
-                let value = body.text_field(&h.name).await?;
-                if h.name == "kind" {
-                    &mut kind
-                } else {
-                    &mut side
-                }
-                .replace(value);
+            Event::PartStart(h) if h.name == "kind" || h.name == "side" || h.name == "mrz" => {
+                let (slot, max) = match h.name.as_str() {
+                    "kind" => (&mut kind, MAX_FIELD_BYTES),
+                    "side" => (&mut side, MAX_FIELD_BYTES),
+                    _ => (&mut mrz, crate::domain::mrz::MAX_INPUT_BYTES),
+                };
+                let value = body.text_field(&h.name, max).await?;
+                slot.replace(value);
             }
             Event::PartStart(h) if h.name == "file" => break h,
             Event::PartStart(h) => {
                 return Err(invalid(
                     &h.name,
                     "unknown_field",
-                    "only kind, side and file are accepted",
+                    "only kind, side, mrz and file are accepted",
                 ));
             }
             Event::End => return Err(invalid("file", "required", "the file part is missing")),
@@ -140,15 +146,16 @@ pub async fn upload_document(
             }
         }
     };
-    let new = new_document(kind, side, &file)?;
+    let new = new_document(kind, side, mrz, &file)?;
     let descriptor = format!(
-        "{}\n{}\n{}\n",
+        "{}\n{}\n{}\n{}\n",
         new.kind.as_str(),
         new.side.map(|s| s.as_str()).unwrap_or_default(),
         new.file_name
             .as_ref()
             .map(|n| n.as_str())
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        new.mrz.as_deref().unwrap_or_default(),
     );
     let caller = caller(&req, &principal);
     let mut upload = state.documents.begin(&caller, &id, new).await?;
@@ -228,14 +235,14 @@ impl Body<'_> {
         }
     }
 
-    async fn text_field(&mut self, name: &str) -> Result<String, ApiError> {
+    async fn text_field(&mut self, name: &str, max: usize) -> Result<String, ApiError> {
         let mut value = Vec::new();
         loop {
             match self.next().await? {
                 Event::Data(bytes) => {
                     value.extend_from_slice(&bytes);
-                    if value.len() > MAX_FIELD_BYTES {
-                        return Err(invalid(name, "too_long", "at most 64 bytes"));
+                    if value.len() > max {
+                        return Err(invalid(name, "too_long", &format!("at most {max} bytes")));
                     }
                 }
                 Event::PartEnd => break,
@@ -280,6 +287,7 @@ impl Body<'_> {
 fn new_document(
     kind: Option<String>,
     side: Option<String>,
+    mrz: Option<String>,
     file: &PartHeaders,
 ) -> Result<NewDocument, ApiError> {
     let mut problems = Vec::new();
@@ -310,12 +318,35 @@ fn new_document(
         Some(Ok(n)) => Some(n),
         None => None,
     };
+    let mrz = match (kind, mrz) {
+        (_, None) => None,
+        (Some(k), Some(_)) if !k.bears_mrz() => {
+            problems.push(field(
+                "mrz",
+                "not_allowed",
+                "only passports, identity cards and residence permits carry an MRZ",
+            ));
+            None
+        }
+        (_, Some(text)) => {
+            // The shape only (alphabet, line layout, document code); faults
+            // inside the fields are findings of the MRZ check, not input errors.
+            match crate::domain::mrz::parse(&text, chrono::Utc::now().date_naive()) {
+                Ok(_) => Some(text.trim().to_owned()),
+                Err(e) => {
+                    problems.push(field("mrz", "invalid_mrz", &e.to_string()));
+                    None
+                }
+            }
+        }
+    };
     match kind {
         Some(kind) if problems.is_empty() => Ok(NewDocument {
             kind,
             side,
             declared_type: file.content_type.clone(),
             file_name,
+            mrz,
         }),
         _ => Err(ApiError::new(
             ErrorCode::ValidationFailed,
