@@ -66,6 +66,73 @@ pub struct Settings {
     pub sanctions: SanctionsSettings,
     /// The KYC check worker.
     pub checks: CheckSettings,
+    /// Decisions and the exceptions queue.
+    pub review: ReviewSettings,
+    /// Delivery of decisions to the bank's downstream systems.
+    pub handoff: HandoffConfig,
+    /// The document and liveness vendor.
+    pub vendor: VendorSettings,
+}
+
+/// Where and how decisions are delivered downstream (signed webhooks).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffConfig {
+    /// The downstream endpoint (https). None: events are kept until one is set.
+    pub url: Option<String>,
+    /// File with the Standard Webhooks secret (`whsec_` + base64); generated
+    /// under the data directory in dev, required in production.
+    pub secret_path: Option<PathBuf>,
+    /// Dev only (tests against a local receiver): allow an `http://` URL.
+    pub allow_http: bool,
+    /// Attempts before an event is `failed` (an admin can replay it).
+    pub max_attempts: u32,
+    /// First retry delay; it doubles per attempt.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay.
+    pub backoff_cap_secs: u64,
+    /// Per delivery attempt.
+    pub timeout_secs: u64,
+    /// Idle pause of the delivery worker.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for HandoffConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            secret_path: None,
+            allow_http: false,
+            max_attempts: 12,
+            backoff_base_ms: 1000,
+            backoff_cap_secs: 3600,
+            timeout_secs: 10,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+/// Decisions and the exceptions queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewSettings {
+    /// How long an officer's claim on a case lasts; claiming again renews
+    /// it, and an expired claim returns the case to the queue.
+    pub claim_lease_secs: u64,
+    /// How often applications whose checks have all ended are decided.
+    pub decide_interval_ms: u64,
+    /// How often stalled applications and expiring documents are looked for.
+    pub event_scan_interval_secs: u64,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        Self {
+            claim_lease_secs: 1800,
+            decide_interval_ms: 1000,
+            event_scan_interval_secs: 300,
+        }
+    }
 }
 
 /// How the check worker runs checks from the job queue.
@@ -98,6 +165,146 @@ impl Default for CheckSettings {
             backoff_base_ms: 2000,
             backoff_cap_secs: 300,
         }
+    }
+}
+
+/// The document and liveness vendor (an HTTPS API modelled on Onfido v3.6:
+/// applicants, documents, live photos, checks, results by webhook or by
+/// polling). Unset `base_url`: the dev profile uses the sandbox provider;
+/// the production profile refuses to start when the policy requires
+/// document or liveness checks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorSettings {
+    /// The API root, e.g. `https://api.eu.onfido.com/v3.6` (https only).
+    pub base_url: Option<String>,
+    /// Dev profile only, for tests against a local fake: allow an `http://` `base_url`.
+    pub allow_http: bool,
+    /// The API token (`Authorization: Token token=…`). Never serialized nor logged.
+    #[serde(skip_serializing)]
+    pub api_token: Option<SecretString>,
+    /// The shared secret of the webhook HMAC-SHA256. Never serialized nor logged.
+    #[serde(skip_serializing)]
+    pub webhook_secret: Option<SecretString>,
+    /// Time to open a connection to the vendor.
+    pub connect_timeout_ms: u64,
+    /// Time one vendor request may take, body included.
+    pub request_timeout_ms: u64,
+    /// Retries of one request after a 5xx answer or a timeout (never after a 4xx).
+    pub max_retries: u32,
+    /// Pause before the first retry; it doubles per retry.
+    pub retry_backoff_ms: u64,
+    /// Consecutive failed requests that open the circuit breaker.
+    pub circuit_failure_threshold: u32,
+    /// An open circuit lets one trial request through after this long.
+    pub circuit_cooldown_secs: u64,
+    /// Billable calls (check creations) per UTC day, across all replicas.
+    pub daily_check_cap: u32,
+    /// A webhook whose timestamp is further than this from now is refused.
+    pub webhook_tolerance_secs: u64,
+    /// How often results still outstanding are polled (the webhook's fallback).
+    pub poll_interval_secs: u64,
+    /// A vendor check with no result after this long ends as `error`.
+    pub result_timeout_secs: u64,
+}
+
+impl Default for VendorSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            allow_http: false,
+            api_token: None,
+            webhook_secret: None,
+            connect_timeout_ms: 3000,
+            request_timeout_ms: 15_000,
+            max_retries: 2,
+            retry_backoff_ms: 500,
+            circuit_failure_threshold: 5,
+            circuit_cooldown_secs: 30,
+            daily_check_cap: 1000,
+            webhook_tolerance_secs: 300,
+            poll_interval_secs: 60,
+            result_timeout_secs: 86_400,
+        }
+    }
+}
+
+impl VendorSettings {
+    /// Whether a vendor is configured.
+    pub fn is_configured(&self) -> bool {
+        self.base_url.is_some()
+    }
+
+    /// A configured vendor needs its token and webhook secret, an https URL
+    /// (http only as a dev-profile test switch) and positive limits.
+    fn validate(&self, profile: Profile) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, reason: &str| ConfigError::Invalid {
+            key,
+            reason: reason.to_owned(),
+        };
+        for (key, value) in [
+            ("vendor.connect_timeout_ms", self.connect_timeout_ms),
+            ("vendor.request_timeout_ms", self.request_timeout_ms),
+            (
+                "vendor.circuit_failure_threshold",
+                u64::from(self.circuit_failure_threshold),
+            ),
+            ("vendor.circuit_cooldown_secs", self.circuit_cooldown_secs),
+            ("vendor.webhook_tolerance_secs", self.webhook_tolerance_secs),
+            ("vendor.poll_interval_secs", self.poll_interval_secs),
+            ("vendor.result_timeout_secs", self.result_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        if self.max_retries > 10 {
+            return Err(invalid("vendor.max_retries", "must be at most 10"));
+        }
+        if profile == Profile::Production && self.allow_http {
+            return Err(invalid(
+                "vendor.allow_http",
+                "is a dev-profile test switch; production calls the vendor over https only",
+            ));
+        }
+        let Some(raw) = &self.base_url else {
+            return Ok(());
+        };
+        match url::Url::parse(raw) {
+            Ok(u)
+                if u.host_str().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.username().is_empty()
+                    && (u.scheme() == "https" || (u.scheme() == "http" && self.allow_http)) => {}
+            _ => {
+                return Err(invalid(
+                    "vendor.base_url",
+                    "must be an https:// URL without credentials, query or fragment",
+                ));
+            }
+        }
+        if self
+            .api_token
+            .as_ref()
+            .is_none_or(|t| t.expose_secret().is_empty())
+        {
+            return Err(invalid(
+                "vendor.api_token",
+                "is required with vendor.base_url",
+            ));
+        }
+        if self
+            .webhook_secret
+            .as_ref()
+            .is_none_or(|t| t.expose_secret().len() < 16)
+        {
+            return Err(invalid(
+                "vendor.webhook_secret",
+                "is required with vendor.base_url, at least 16 characters",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -531,6 +738,9 @@ impl Default for Settings {
             documents: DocumentSettings::default(),
             sanctions: SanctionsSettings::default(),
             checks: CheckSettings::default(),
+            review: ReviewSettings::default(),
+            handoff: HandoffConfig::default(),
+            vendor: VendorSettings::default(),
         }
     }
 }
@@ -708,6 +918,17 @@ impl Settings {
             ("checks.poll_interval_ms", self.checks.poll_interval_ms),
             ("checks.backoff_base_ms", self.checks.backoff_base_ms),
             ("checks.backoff_cap_secs", self.checks.backoff_cap_secs),
+            ("review.claim_lease_secs", self.review.claim_lease_secs),
+            ("review.decide_interval_ms", self.review.decide_interval_ms),
+            (
+                "review.event_scan_interval_secs",
+                self.review.event_scan_interval_secs,
+            ),
+            ("handoff.max_attempts", u64::from(self.handoff.max_attempts)),
+            ("handoff.backoff_base_ms", self.handoff.backoff_base_ms),
+            ("handoff.backoff_cap_secs", self.handoff.backoff_cap_secs),
+            ("handoff.timeout_secs", self.handoff.timeout_secs),
+            ("handoff.poll_interval_ms", self.handoff.poll_interval_ms),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -716,6 +937,43 @@ impl Settings {
                     reason: "must be greater than 0".to_owned(),
                 });
             }
+        }
+        if let Some(raw) = &self.handoff.url {
+            let ok = match url::Url::parse(raw) {
+                Ok(u) if u.host().is_none() => false,
+                Ok(u) if u.scheme() == "https" => true,
+                Ok(u) => {
+                    u.scheme() == "http" && self.handoff.allow_http && self.profile == Profile::Dev
+                }
+                Err(_) => false,
+            };
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    key: "handoff.url",
+                    reason: "must be an https:// URL (http:// only with handoff.allow_http in dev)"
+                        .to_owned(),
+                });
+            }
+        }
+        if self.profile == Profile::Production && self.handoff.allow_http {
+            return Err(ConfigError::Invalid {
+                key: "handoff.allow_http",
+                reason: "refused in the production profile".to_owned(),
+            });
+        }
+        if self.profile == Profile::Production
+            && self.handoff.url.is_some()
+            && self
+                .handoff
+                .secret_path
+                .as_ref()
+                .is_none_or(|p| p.starts_with(self.dev_dir()))
+        {
+            return Err(ConfigError::Invalid {
+                key: "handoff.secret_path",
+                reason: "production needs its own webhook secret file (not a dev-generated one)"
+                    .to_owned(),
+            });
         }
         if self.checks.lease_secs <= self.checks.provider_timeout_secs {
             return Err(ConfigError::Invalid {
@@ -816,6 +1074,7 @@ impl Settings {
             self.validate_production_data_keys()?;
         }
         self.sanctions.validate()?;
+        self.vendor.validate(self.profile)?;
         if let Some(active) = &self.data_keys.kek_active
             && !self.data_keys.kek_files.contains_key(active)
         {
@@ -1330,6 +1589,38 @@ mod tests {
             err.contains("sanctions.reload_check_interval_secs"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn vendor_rules_name_the_key_and_never_print_the_secrets() {
+        let mut s = Settings::default();
+        assert!(!s.vendor.is_configured() && s.validate().is_ok());
+        s.vendor.base_url = Some("https://vendor.example/v3.6".to_owned());
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("vendor.api_token"), "{err}");
+        s.vendor.api_token = Some(SecretString::from("api_sandbox.tok3n-value"));
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("vendor.webhook_secret"), "{err}");
+        s.vendor.webhook_secret = Some(SecretString::from("whsec-0123456789abcdef"));
+        assert!(s.validate().is_ok());
+        let printed = format!("{s:?}");
+        assert!(
+            !printed.contains("tok3n") && !printed.contains("whsec"),
+            "{printed}"
+        );
+        s.vendor.base_url = Some("http://127.0.0.1:9/v3.6".to_owned());
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("vendor.base_url"), "{err}");
+        s.vendor.allow_http = true;
+        assert!(s.validate().is_ok());
+        let mut p = production();
+        p.vendor = s.vendor.clone();
+        let err = p.validate().unwrap_err().to_string();
+        assert!(err.contains("vendor.allow_http"), "{err}");
+        let mut s = Settings::default();
+        s.vendor.request_timeout_ms = 0;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("vendor.request_timeout_ms"), "{err}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod http;
 pub mod jobs;
 pub mod onboarding;
 pub mod policy;
+pub mod review;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -16,6 +16,7 @@ use crate::audit::{AuditLog, AuditStore};
 use crate::auth::SystemClock;
 use crate::auth::setup::{AuthSetupError, build_verifier};
 use crate::config::{Profile, Settings};
+use crate::domain::check::CheckKind;
 
 use crate::http;
 use crate::http::auth::Authenticator;
@@ -37,8 +38,14 @@ pub struct AppState {
     pub onboarding: Arc<crate::onboarding::Onboarding>,
     /// The document use cases.
     pub documents: Arc<crate::documents::Documents>,
+    /// Decisions and the exceptions queue.
+    pub review: Arc<crate::review::Review>,
+    /// Delivery downstream, and the admin replay.
+    pub handoff: Arc<crate::review::handoff::Handoff>,
     /// KYC checks and their results.
     pub checks: Arc<crate::checks::pipeline::Checks>,
+    /// The document and liveness vendor, when one is configured.
+    pub vendor: Option<Arc<crate::checks::vendor::Vendor>>,
     /// Sanctions lists and screening.
     pub sanctions: Arc<crate::checks::screening::Sanctions>,
 }
@@ -46,6 +53,9 @@ pub struct AppState {
 /// Failures while starting; each message says what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// The hand-off settings or secret are unusable.
+    #[error("handoff: {0}")]
+    Handoff(String),
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Store(#[from] store::StoreError),
@@ -70,6 +80,9 @@ pub enum StartupError {
     /// Access-token verification cannot be set up.
     #[error("auth: {0}")]
     Auth(#[from] AuthSetupError),
+    /// The document and liveness vendor is required but missing, or unusable.
+    #[error("vendor: {0}")]
+    Vendor(String),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {
@@ -169,6 +182,9 @@ pub struct Application {
     janitor: tokio::task::JoinHandle<()>,
     list_watcher: tokio::task::JoinHandle<()>,
     check_worker: tokio::task::JoinHandle<()>,
+    vendor_poller: Option<tokio::task::JoinHandle<()>>,
+    decider: tokio::task::JoinHandle<()>,
+    handoff_worker: tokio::task::JoinHandle<()>,
     store: Arc<dyn Store>,
     audit: Arc<AuditLog>,
     sequencer_settings: SequencerSettings,
@@ -204,6 +220,7 @@ impl Application {
         let store = open_store(&settings).await?;
         let audit = Arc::new(audit_log(&settings, Arc::clone(&store))?);
         let policy = Arc::new(crate::policy::Policy::load(&settings.policy_path)?);
+        require_vendor(&settings, &policy)?;
         let (keyring, blind) = crate::onboarding::keys::load(&settings)?;
         let onboarding = Arc::new(
             crate::onboarding::Onboarding::new(
@@ -214,7 +231,8 @@ impl Application {
                 blind,
                 Arc::new(crate::domain::clock::SystemClock),
             )
-            .with_check_attempts(settings.checks.max_attempts),
+            .with_check_attempts(settings.checks.max_attempts)
+            .with_vendor_provider(vendor_provider_name(&settings)),
         );
         let blobs = match &settings.documents.storage_url {
             Some(url) => crate::documents::blobs::BlobStore::s3(url)?,
@@ -247,14 +265,52 @@ impl Application {
         let list_watcher = sanctions.spawn_watcher(Duration::from_secs(
             settings.sanctions.reload_check_interval_secs,
         ));
+        let vendor = vendor_adapter(&settings, &store, &documents, &audit)?;
+        let mut providers = crate::checks::pipeline::builtin_providers(Arc::clone(&sanctions));
+        for kind in [CheckKind::Document, CheckKind::Liveness] {
+            let provider: Arc<dyn crate::checks::pipeline::Provider> = match &vendor {
+                Some(v) => Arc::new(crate::checks::vendor::VendorCheck::new(Arc::clone(v), kind)),
+                None => Arc::new(crate::checks::sandbox::SandboxCheck::new(kind)),
+            };
+            providers.insert(kind, provider);
+        }
         let checks = Arc::new(crate::checks::pipeline::Checks::new(
             Arc::clone(&store),
             Arc::clone(&onboarding),
             Arc::clone(&audit),
-            crate::checks::pipeline::builtin_providers(Arc::clone(&sanctions)),
+            providers,
             Arc::new(crate::domain::clock::SystemClock),
         ));
         let check_worker = checks.spawn_worker(check_worker_settings(&settings));
+        let metrics = Metrics::new();
+        let vendor_poller = vendor.as_ref().map(|v| v.spawn_poller(Arc::clone(&checks)));
+        let review = Arc::new(crate::review::Review::new(
+            Arc::clone(&store),
+            Arc::clone(&onboarding),
+            Arc::clone(&checks),
+            Arc::clone(&audit),
+            Arc::clone(&policy),
+            Arc::new(crate::domain::clock::SystemClock),
+            crate::review::ReviewSettings {
+                claim_lease: Duration::from_secs(settings.review.claim_lease_secs),
+            },
+            Arc::clone(&metrics),
+        ));
+        let decider = review.spawn_decider(
+            Duration::from_millis(settings.review.decide_interval_ms),
+            Duration::from_secs(settings.review.event_scan_interval_secs),
+        );
+        let handoff = Arc::new(
+            crate::review::handoff::Handoff::new(
+                Arc::clone(&store),
+                Arc::clone(&onboarding),
+                Arc::clone(&audit),
+                Arc::new(crate::domain::clock::SystemClock),
+                handoff_settings(&settings)?,
+            )
+            .map_err(|e| StartupError::Handoff(e.to_string()))?,
+        );
+        let handoff_worker = handoff.spawn();
         let authenticator = web::Data::new(
             Authenticator::new(verifier, &settings).with_failure_sink(Arc::new(
                 crate::http::auth::audit_sink::AuditFailureSink::start(Arc::clone(&audit)),
@@ -280,11 +336,14 @@ impl Application {
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             store: Arc::clone(&store),
-            metrics: Metrics::new(),
+            metrics,
             audit: Arc::clone(&audit),
             onboarding,
             documents,
             checks,
+            vendor,
+            review,
+            handoff,
             sanctions,
         });
         let http_settings = settings.http.clone();
@@ -348,6 +407,9 @@ impl Application {
             janitor,
             list_watcher,
             check_worker,
+            vendor_poller,
+            decider,
+            handoff_worker,
             store,
             audit,
             sequencer_settings,
@@ -370,6 +432,11 @@ impl Application {
         // A check cut off here keeps its lease until it runs out; then this
         // or another replica runs it again (it has not been recorded).
         self.check_worker.abort();
+        if let Some(poller) = &self.vendor_poller {
+            poller.abort();
+        }
+        self.decider.abort();
+        self.handoff_worker.abort();
         let stopped = self.audit.event(
             "gateway.stopped",
             self.audit.system_actor(),
@@ -396,6 +463,94 @@ impl Application {
     }
 }
 
+/// The provider recorded with document and liveness checks.
+fn vendor_provider_name(settings: &Settings) -> &'static str {
+    if settings.vendor.is_configured() {
+        crate::checks::vendor::PROVIDER
+    } else {
+        crate::checks::sandbox::PROVIDER
+    }
+}
+
+/// Production never runs document or liveness checks against the sandbox:
+/// a policy that requires them needs a configured vendor.
+fn require_vendor(settings: &Settings, policy: &crate::policy::Policy) -> Result<(), StartupError> {
+    if settings.profile != Profile::Production || settings.vendor.is_configured() {
+        return Ok(());
+    }
+    let needs: Vec<String> = policy
+        .products
+        .iter()
+        .filter(|(_, p)| p.checks.iter().any(|k| k.by_vendor()))
+        .map(|(id, _)| id.clone())
+        .collect();
+    if needs.is_empty() {
+        return Ok(());
+    }
+    Err(StartupError::Vendor(format!(
+        "configuration key `vendor.base_url` is not set, but the policy requires document or \
+         liveness checks for {}; the production profile never uses the sandbox provider. \
+         Configure vendor.base_url, vendor.api_token and vendor.webhook_secret.",
+        needs.join(", ")
+    )))
+}
+
+/// The vendor adapter, when one is configured.
+fn vendor_adapter(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    documents: &Arc<crate::documents::Documents>,
+    audit: &Arc<AuditLog>,
+) -> Result<Option<Arc<crate::checks::vendor::Vendor>>, StartupError> {
+    if !settings.vendor.is_configured() {
+        if settings.profile == Profile::Dev {
+            tracing::warn!(
+                "no vendor configured: document and liveness checks use the sandbox provider"
+            );
+        }
+        return Ok(None);
+    }
+    let vendor = crate::checks::vendor::Vendor::new(
+        &settings.vendor,
+        Arc::clone(store) as Arc<dyn crate::checks::vendor::VendorStore>,
+        Arc::clone(documents),
+        Arc::clone(audit),
+        Arc::new(crate::domain::clock::SystemClock),
+    )
+    .map_err(|e| StartupError::Vendor(e.to_string()))?;
+    Ok(Some(Arc::new(vendor)))
+}
+
+fn handoff_settings(
+    settings: &Settings,
+) -> Result<crate::review::handoff::HandoffSettings, StartupError> {
+    let h = &settings.handoff;
+    let url = match &h.url {
+        Some(raw) => Some(url::Url::parse(raw).map_err(|e| StartupError::Handoff(e.to_string()))?),
+        None => None,
+    };
+    let key = match (&h.secret_path, settings.profile) {
+        (Some(path), _) => crate::review::handoff::load_secret(path, false),
+        (None, Profile::Dev) => crate::review::handoff::load_secret(
+            &settings.dev_dir().join("handoff-webhook-secret"),
+            true,
+        ),
+        // Validation refuses a production URL without a secret; with no URL
+        // nothing is sent, so no key is needed.
+        (None, _) => Ok(Vec::new()),
+    }
+    .map_err(|e| StartupError::Handoff(e.to_string()))?;
+    Ok(crate::review::handoff::HandoffSettings {
+        url,
+        key,
+        max_attempts: h.max_attempts,
+        backoff_base: Duration::from_millis(h.backoff_base_ms),
+        backoff_cap: Duration::from_secs(h.backoff_cap_secs),
+        timeout: Duration::from_secs(h.timeout_secs),
+        idle: Duration::from_millis(h.poll_interval_ms),
+    })
+}
+
 fn check_worker_settings(settings: &Settings) -> crate::checks::pipeline::WorkerSettings {
     let c = &settings.checks;
     crate::checks::pipeline::WorkerSettings {
@@ -418,5 +573,29 @@ fn store_kind_name(settings: &Settings) -> &'static str {
         "sqlite"
     } else {
         "postgres"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_refuses_to_start_without_a_vendor_when_the_policy_needs_one() {
+        let policy = crate::policy::Policy::load(&std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/policies/onboarding.toml"
+        )))
+        .unwrap();
+        let mut s = Settings::default();
+        assert!(require_vendor(&s, &policy).is_ok(), "dev uses the sandbox");
+        s.profile = Profile::Production;
+        let err = require_vendor(&s, &policy).unwrap_err().to_string();
+        assert!(
+            err.contains("vendor.base_url") && err.contains("current_account"),
+            "{err}"
+        );
+        s.vendor.base_url = Some("https://vendor.example/v3.6".to_owned());
+        assert!(require_vendor(&s, &policy).is_ok());
     }
 }

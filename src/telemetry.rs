@@ -12,6 +12,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tracing_subscriber::layer::SubscriberExt;
@@ -116,6 +117,34 @@ pub struct Metrics {
     pub http_requests: Family<HttpLabels, Counter>,
     /// Request latency in seconds, by route and status.
     pub http_duration: Family<HttpLabels, Histogram>,
+    /// Onboarding decisions, by outcome and by who decided (`policy`, `officer`).
+    pub decisions: Family<DecisionLabels, Counter>,
+    /// Reason codes of decisions (a decision with three reasons counts three).
+    pub decision_reasons: Family<ReasonLabels, Counter>,
+    /// Seconds from an application's creation to its final decision.
+    pub time_to_decision: Histogram,
+    /// Seconds a case waited in the queue before an officer's decision.
+    pub time_in_queue: Histogram,
+    /// Open cases in the exceptions queue.
+    pub queue_depth: Gauge,
+    /// Open cases past their SLA due time.
+    pub queue_overdue: Gauge,
+}
+
+/// Labels of the decision counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    /// `approve`, `review`, `reject`, `request_info`.
+    pub outcome: String,
+    /// `policy` or `officer`.
+    pub by: String,
+}
+
+/// Labels of the reason counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// The reason code (from the policy's closed set, so the series stay few).
+    pub reason: String,
 }
 
 impl Metrics {
@@ -136,10 +165,52 @@ impl Metrics {
             "HTTP request latency",
             http_duration.clone(),
         );
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        registry.register(
+            "onboarding_decisions",
+            "Onboarding decisions by outcome and decider (auto-approval rate: outcome=approve, by=policy over all)",
+            decisions.clone(),
+        );
+        let decision_reasons = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "onboarding_decision_reasons",
+            "Reason codes of onboarding decisions",
+            decision_reasons.clone(),
+        );
+        let time_to_decision = Histogram::new(exponential_buckets(1.0, 4.0, 12));
+        registry.register(
+            "onboarding_time_to_decision_seconds",
+            "Time from application creation to its final decision",
+            time_to_decision.clone(),
+        );
+        let time_in_queue = Histogram::new(exponential_buckets(1.0, 4.0, 12));
+        registry.register(
+            "review_time_in_queue_seconds",
+            "Time a case waited from opening to an officer's decision",
+            time_in_queue.clone(),
+        );
+        let queue_depth = Gauge::default();
+        registry.register(
+            "review_queue_depth",
+            "Open cases in the exceptions queue",
+            queue_depth.clone(),
+        );
+        let queue_overdue = Gauge::default();
+        registry.register(
+            "review_queue_overdue",
+            "Open cases past their SLA due time (SLA breaches)",
+            queue_overdue.clone(),
+        );
         Arc::new(Self {
             registry,
             http_requests,
             http_duration,
+            decisions,
+            decision_reasons,
+            time_to_decision,
+            time_in_queue,
+            queue_depth,
+            queue_overdue,
         })
     }
 

@@ -2,11 +2,14 @@
 //! check records, the worker on the durable job queue), the built-in
 //! [`mrz`] check and [`sanctions_check`], the sanctions screening engine
 //! ([`sanctions`], pure) and its use case ([`screening`]: configured lists,
-//! reloads, audited ad-hoc screening). The HTTP vendor adapter for document
-//! and liveness checks is not built yet.
+//! reloads, audited ad-hoc screening), the document and liveness
+//! [`vendor`] adapter over HTTPS with its webhooks, and the [`sandbox`] that
+//! stands in for it in the dev profile.
 
 pub mod mrz;
 pub mod pipeline;
 pub mod sanctions;
 pub mod sanctions_check;
+pub mod sandbox;
 pub mod screening;
+pub mod vendor;

@@ -69,7 +69,10 @@ pub struct DocumentFacts {
 /// What a provider found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderResult {
-    /// The outcome; never `pending`.
+    /// The outcome. `pending` means the provider has taken the check on
+    /// (a vendor check was created) and the result comes later: the job is
+    /// done, the check stays pending until [`Checks::finish`] ends it (from a
+    /// webhook or a poll).
     pub state: CheckState,
     /// Stable reason codes for the decision policy (no personal data).
     pub reasons: Vec<String>,
@@ -352,6 +355,10 @@ impl Checks {
         };
         let now = self.now_us();
         match result {
+            Ok(found) if found.state == CheckState::Pending => {
+                tracing::info!(check = %check.id, kind = %check.kind, "check handed to its provider; the result comes later");
+                self.store.jobs_complete(&job.id, owner, now).await?;
+            }
             Ok(found) => {
                 self.complete(&check, found, job.attempt).await?;
                 self.store.jobs_complete(&job.id, owner, now).await?;
@@ -497,6 +504,33 @@ impl Checks {
         Ok(())
     }
 
+    /// One check.
+    pub async fn get(&self, check_id: &str) -> Result<Option<CheckRecord>, CheckError> {
+        Ok(self.store.check_get(check_id).await?)
+    }
+
+    /// Ends a check a provider took on earlier (its result came by webhook
+    /// or poll), exactly once, with its audit entry. False when there is no
+    /// such check or it had already ended; a `pending` result changes
+    /// nothing.
+    pub async fn finish(&self, check_id: &str, found: ProviderResult) -> Result<bool, CheckError> {
+        if found.state == CheckState::Pending {
+            return Ok(false);
+        }
+        let Some(check) = self.store.check_get(check_id).await? else {
+            return Ok(false);
+        };
+        if check.state.is_final() {
+            return Ok(false);
+        }
+        self.complete(&check, found, 0).await?;
+        Ok(self
+            .store
+            .check_get(check_id)
+            .await?
+            .is_some_and(|c| c.state.is_final()))
+    }
+
     /// The checks of an application the caller may see, each with its
     /// evidence for staff (a read of personal data, audited) and without
     /// it for the applicant.
@@ -588,11 +622,13 @@ pub fn builtin_providers(
     providers
 }
 
-/// The provider recorded for a kind: the built-in ones for now.
+/// The provider recorded for a kind when nothing else is configured.
 pub fn default_provider(kind: CheckKind) -> &'static str {
     match kind {
         CheckKind::Mrz => super::mrz::PROVIDER,
         CheckKind::Sanctions => super::sanctions_check::PROVIDER,
+        // Unless a vendor is configured (`Onboarding::with_vendor_provider`).
+        CheckKind::Document | CheckKind::Liveness => super::sandbox::PROVIDER,
     }
 }
 

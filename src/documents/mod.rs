@@ -378,6 +378,20 @@ impl Documents {
             .collect()
     }
 
+    /// The MRZ text stored with a document, opened.
+    fn mrz_of(&self, doc: &DocumentRecord) -> Result<Option<String>, DocumentError> {
+        let Some(sealed) = &doc.mrz_sealed else {
+            return Ok(None);
+        };
+        let dek = self
+            .onboarding
+            .keyring()
+            .unwrap_key(&doc.dek, &doc.id)
+            .map_err(crypto)?;
+        let plain = dek.open(sealed, &mrz_context(&doc.id)).map_err(crypto)?;
+        Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+    }
+
     fn original_name(&self, doc: &DocumentRecord) -> Result<Option<String>, DocumentError> {
         let Some(sealed) = &doc.original_name_sealed else {
             return Ok(None);
@@ -660,17 +674,23 @@ impl Verified<'_> {
         if let Some(same) = current.iter().find(|d| d.sha256 == sha256) {
             let same = same.clone();
             let (kind, side) = (upload.new.kind, upload.new.side);
-            upload.abort().await;
-            if same.kind == kind && same.side == side {
+            if same.kind != kind || same.side != side {
+                upload.abort().await;
+                return Err(DocumentError::DuplicateElsewhere {
+                    id: same.id,
+                    kind: same.kind.as_str().to_owned(),
+                });
+            }
+            // The same photo sent again with a different MRZ reading (the
+            // app read the zone better) replaces the document; otherwise
+            // it is the same document.
+            if docs.mrz_of(&same)? == upload.new.mrz {
+                upload.abort().await;
                 return Ok(Stored {
                     record: same,
                     created: false,
                 });
             }
-            return Err(DocumentError::DuplicateElsewhere {
-                id: same.id,
-                kind: same.kind.as_str().to_owned(),
-            });
         }
         let Upload {
             documents,
@@ -798,5 +818,63 @@ impl Documents {
             .await?;
         self.onboarding.audit().wake_handle().notify_one();
         Ok(stored)
+    }
+}
+
+impl Documents {
+    /// Opens a current document of `application_id` for a check provider
+    /// that must send the image on (a document or liveness vendor): the
+    /// decrypted stream is read into memory (at most the stored size, which
+    /// the upload limits bound), its length and hash compared with the row,
+    /// and the read recorded in the audit log with the provider's name. A
+    /// damaged blob is an error, never a partial image.
+    pub async fn read_for_provider(
+        &self,
+        application_id: &str,
+        document_id: &str,
+        provider: &str,
+    ) -> Result<(DocumentRecord, Bytes), DocumentError> {
+        let doc = self
+            .store
+            .document_list(application_id)
+            .await?
+            .into_iter()
+            .find(|d| d.id == document_id && d.superseded_by.is_none())
+            .ok_or(DocumentError::NotFound)?;
+        let dek = self
+            .onboarding
+            .keyring()
+            .unwrap_key(&doc.dek, &doc.id)
+            .map_err(crypto)?;
+        let (_, blob) = self.blobs.read(&doc.blob_path).await?;
+        let decryptor = Decryptor::new(&dek, &blob_context(&doc.id)).map_err(crypto)?;
+        let mut plain = Vec::with_capacity(usize::try_from(doc.size_bytes).unwrap_or(0));
+        let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut stream = decrypt_stream(blob, decryptor);
+        while let Some(piece) = stream.next().await {
+            let piece = piece?;
+            if plain.len() + piece.len() > usize::try_from(doc.size_bytes).unwrap_or(0) {
+                return Err(DocumentError::Integrity);
+            }
+            sha.update(&piece);
+            plain.extend_from_slice(&piece);
+        }
+        if hex(sha.finish().as_ref()) != doc.sha256
+            || i64::try_from(plain.len()).ok() != Some(doc.size_bytes)
+        {
+            tracing::error!(document = %doc.id, "a stored document failed its integrity check");
+            return Err(DocumentError::Integrity);
+        }
+        let audit = self.onboarding.audit();
+        let mut event = audit.event(
+            "document.sent_to_provider",
+            audit.system_actor(),
+            "success",
+            None,
+        );
+        event.outcome.reason_code = Some(provider.to_owned());
+        event.target = Some(self.target(&doc));
+        audit.record(&[event]).await?;
+        Ok((doc, Bytes::from(plain)))
     }
 }

@@ -26,23 +26,37 @@ pub enum CheckKind {
     Mrz,
     /// Sanctions and PEP screening of the declared name. Built in.
     Sanctions,
+    /// Authenticity of the identity document (security features, tampering,
+    /// data consistency), by a document vendor.
+    Document,
+    /// Selfie liveness and face match against the document photo, by a
+    /// vendor.
+    Liveness,
 }
 
 impl CheckKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 2] = [Self::Mrz, Self::Sanctions];
+    pub const ALL: [Self; 4] = [Self::Mrz, Self::Sanctions, Self::Document, Self::Liveness];
 
     /// The stable snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Mrz => "mrz",
             Self::Sanctions => "sanctions",
+            Self::Document => "document",
+            Self::Liveness => "liveness",
         }
     }
 
     /// Parses a stable name.
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
+    /// Whether a vendor does the check (document images and faces leave
+    /// the gateway), rather than the gateway itself.
+    pub fn by_vendor(self) -> bool {
+        matches!(self, Self::Document | Self::Liveness)
     }
 }
 
@@ -110,7 +124,10 @@ mod tests {
         for k in CheckKind::ALL {
             assert_eq!(CheckKind::parse(k.as_str()), Some(k));
         }
-        assert_eq!(CheckKind::parse("liveness"), None);
+        assert_eq!(CheckKind::parse("liveness"), Some(CheckKind::Liveness));
+        assert_eq!(CheckKind::parse("selfie"), None);
+        assert!(CheckKind::Document.by_vendor() && CheckKind::Liveness.by_vendor());
+        assert!(!CheckKind::Mrz.by_vendor() && !CheckKind::Sanctions.by_vendor());
         for s in ["pending", "clear", "consider", "fail", "error"] {
             assert_eq!(CheckState::parse(s).map(CheckState::as_str), Some(s));
         }

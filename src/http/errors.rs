@@ -92,6 +92,23 @@ pub enum ErrorCode {
     /// No sanctions list is active (none configured, or none loaded and
     /// validated), so no screening can be done; it is never done against nothing.
     ScreeningUnavailable,
+    /// A webhook's signature is missing or does not match its raw body.
+    InvalidWebhookSignature,
+    /// A webhook's timestamp is outside the accepted window (a replay, or a
+    /// clock far off).
+    WebhookExpired,
+    /// The document and liveness vendor cannot be reached now; retry later.
+    VendorUnavailable,
+    /// Decide on a case only while holding its claim.
+    CaseNotClaimed,
+    /// Another officer holds the case's claim.
+    CaseClaimed,
+    /// The case is not in the queue (decided, or waiting for the applicant).
+    CaseClosed,
+    /// No approval of this case waits for confirmation.
+    NoPendingApproval,
+    /// The evidence changed after the approval was proposed; it was cancelled.
+    EvidenceChanged,
     /// Something failed inside the gateway; the log has the details.
     Internal,
 }
@@ -115,6 +132,11 @@ impl ErrorCode {
             | Self::DuplicateApplication
             | Self::DuplicateDocument
             | Self::DocumentsClosed
+            | Self::CaseNotClaimed
+            | Self::CaseClaimed
+            | Self::CaseClosed
+            | Self::NoPendingApproval
+            | Self::EvidenceChanged
             | Self::ConcurrentModification => StatusCode::CONFLICT,
             Self::UnsupportedMediaType | Self::UnsupportedDocumentType => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
@@ -124,9 +146,11 @@ impl ErrorCode {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Self::NotReady | Self::AuthenticationUnavailable | Self::ScreeningUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::NotReady
+            | Self::AuthenticationUnavailable
+            | Self::ScreeningUnavailable
+            | Self::VendorUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InvalidWebhookSignature | Self::WebhookExpired => StatusCode::UNAUTHORIZED,
             Self::Unauthorized
             | Self::InvalidToken
             | Self::InvalidDpopProof
@@ -173,6 +197,14 @@ impl ErrorCode {
             Self::DocumentsClosed => "The application takes no documents now",
             Self::DocumentIntegrityFailed => "Stored document failed its integrity check",
             Self::ScreeningUnavailable => "Sanctions screening unavailable",
+            Self::InvalidWebhookSignature => "Invalid webhook signature",
+            Self::WebhookExpired => "Webhook outside the accepted time window",
+            Self::VendorUnavailable => "Vendor unavailable",
+            Self::CaseNotClaimed => "Claim the case first",
+            Self::CaseClaimed => "Claimed by another officer",
+            Self::CaseClosed => "The case is closed",
+            Self::NoPendingApproval => "No approval waits for confirmation",
+            Self::EvidenceChanged => "The evidence changed",
             Self::Internal => "Internal server error",
         }
     }
@@ -213,6 +245,14 @@ impl ErrorCode {
             Self::DocumentsClosed => "documents_closed",
             Self::DocumentIntegrityFailed => "document_integrity_failed",
             Self::ScreeningUnavailable => "screening_unavailable",
+            Self::InvalidWebhookSignature => "invalid_webhook_signature",
+            Self::WebhookExpired => "webhook_expired",
+            Self::VendorUnavailable => "vendor_unavailable",
+            Self::CaseNotClaimed => "case_not_claimed",
+            Self::CaseClaimed => "case_claimed",
+            Self::CaseClosed => "case_closed",
+            Self::NoPendingApproval => "no_pending_approval",
+            Self::EvidenceChanged => "evidence_changed",
             Self::Internal => "internal",
         }
     }

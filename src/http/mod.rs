@@ -16,7 +16,9 @@ pub mod meta;
 pub mod middleware;
 pub mod multipart;
 pub mod rate_limit;
+pub mod review;
 pub mod sanctions;
+pub mod webhooks;
 
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{Resource, web};
@@ -56,6 +58,15 @@ use crate::config::HttpSettings;
         documents::list::list_documents,
         documents::download::download_document,
         checks::list_checks,
+        review::list_cases,
+        review::get_case,
+        review::claim_case,
+        review::release_case,
+        review::add_note,
+        review::decide_case,
+        review::confirm_case,
+        review::list_handoff_events,
+        review::replay_handoff_event,
         audit::list_events::list_events,
         audit::get_checkpoint::get_checkpoint,
         audit::get_public_key::get_public_key,
@@ -65,6 +76,7 @@ use crate::config::HttpSettings;
         sanctions::screen::create_screening,
         sanctions::list::list_sanctions_lists,
         sanctions::reload::reload_sanctions_lists,
+        webhooks::vendor::receive_vendor_webhook,
     ),
     components(schemas(errors::Problem, errors::ErrorCode, errors::FieldError, me::get::MeView)),
     modifiers(&SecuritySchemes),
@@ -74,9 +86,11 @@ use crate::config::HttpSettings;
         (name = "applications", description = "Onboarding applications"),
         (name = "consents", description = "Consent texts and decisions (GDPR Art. 7)"),
         (name = "documents", description = "Identity documents: streamed upload, metadata, audited download"),
+        (name = "review", description = "The exceptions queue: claims, notes, decisions, four-eyes approval"),
         (name = "checks", description = "KYC checks run on submission: summaries for applicants, results with evidence for staff"),
         (name = "audit", description = "The verifiable audit log, for auditors"),
-        (name = "screening", description = "Sanctions screening against official lists, explained match by match")
+        (name = "screening", description = "Sanctions screening against official lists, explained match by match"),
+        (name = "webhooks", description = "Events from providers, authenticated by their signature over the raw body")
     )
 )]
 pub struct ApiDoc;
@@ -192,6 +206,51 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(checks::list_checks),
                 )
                 .service(
+                    resource("/review/cases", "GET")
+                        .app_data(RouteClass::Staff)
+                        .get(review::list_cases),
+                )
+                .service(
+                    resource("/review/cases/{case_id}", "GET")
+                        .app_data(RouteClass::Staff)
+                        .get(review::get_case),
+                )
+                .service(
+                    resource("/review/cases/{case_id}/claim", "POST")
+                        .app_data(RouteClass::Staff)
+                        .post(review::claim_case),
+                )
+                .service(
+                    resource("/review/cases/{case_id}/release", "POST")
+                        .app_data(RouteClass::Staff)
+                        .post(review::release_case),
+                )
+                .service(
+                    resource("/review/cases/{case_id}/notes", "POST")
+                        .app_data(RouteClass::Staff)
+                        .post(review::add_note),
+                )
+                .service(
+                    resource("/review/cases/{case_id}/decision", "POST")
+                        .app_data(RouteClass::Staff)
+                        .post(review::decide_case),
+                )
+                .service(
+                    resource("/review/cases/{case_id}/confirm", "POST")
+                        .app_data(RouteClass::Staff)
+                        .post(review::confirm_case),
+                )
+                .service(
+                    resource("/admin/handoff/events", "GET")
+                        .app_data(RouteClass::Staff)
+                        .get(review::list_handoff_events),
+                )
+                .service(
+                    resource("/admin/handoff/events/{event_id}/replay", "POST")
+                        .app_data(RouteClass::Staff)
+                        .post(review::replay_handoff_event),
+                )
+                .service(
                     resource("/audit/public-key", "GET").get(audit::get_public_key::get_public_key),
                 )
                 .service(
@@ -233,6 +292,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/admin/sanctions/reload", "POST")
                         .app_data(RouteClass::Staff)
                         .post(sanctions::reload::reload_sanctions_lists),
+                )
+                // No access token: the vendor signs each event (HMAC over the raw body).
+                .service(
+                    resource("/webhooks/vendor", "POST")
+                        .post(webhooks::vendor::receive_vendor_webhook),
                 ),
         );
 }

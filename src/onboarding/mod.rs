@@ -183,6 +183,7 @@ pub trait ApplicationStore: Send + Sync {
         change: &StateChange,
         audit: &AuditRows,
         idem: Option<&IdempotencyWrite>,
+        outbox: Option<&crate::review::store::OutboxEvent>,
     ) -> Result<(), StoreError>;
     /// Submits: `change` (to `checking`), the checks of a new round and the
     /// jobs that run them, the audit entries and the idempotency record, in
@@ -371,6 +372,8 @@ pub struct Onboarding {
     check_attempts: u32,
     /// Wakes the check worker when a submission has queued checks.
     submitted: Arc<tokio::sync::Notify>,
+    /// The provider recorded for document and liveness checks.
+    vendor_provider: &'static str,
 }
 
 impl std::fmt::Debug for Onboarding {
@@ -403,6 +406,7 @@ impl Onboarding {
             clock,
             check_attempts: 5,
             submitted: Arc::new(tokio::sync::Notify::new()),
+            vendor_provider: crate::checks::sandbox::PROVIDER,
         }
     }
 
@@ -410,6 +414,14 @@ impl Onboarding {
     #[must_use]
     pub fn with_check_attempts(mut self, attempts: u32) -> Self {
         self.check_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the provider recorded for document and liveness checks (the
+    /// configured vendor; the sandbox otherwise).
+    #[must_use]
+    pub fn with_vendor_provider(mut self, name: &'static str) -> Self {
+        self.vendor_provider = name;
         self
     }
 
@@ -994,8 +1006,34 @@ impl Onboarding {
             to: next,
             now_us: self.now_us(),
         };
+        // A withdrawal is news for the bank's systems (the same outbox as
+        // decisions), written in the same transaction.
+        let outbox = match transition {
+            Transition::Withdraw => Some(
+                crate::review::sealed_event(
+                    &self.keyring,
+                    app,
+                    "application.withdrawn",
+                    serde_json::json!({
+                        "application_id": app.id,
+                        "product": app.product,
+                        "jurisdiction": app.jurisdiction,
+                        "previous_state": app.state.as_str(),
+                    }),
+                    change.now_us,
+                    None,
+                )
+                .map_err(OnboardingError::Crypto)?,
+            ),
+            _ => None,
+        };
         self.store
-            .application_transition(&change, &audit, idem(next, change.now_us).as_ref())
+            .application_transition(
+                &change,
+                &audit,
+                idem(next, change.now_us).as_ref(),
+                outbox.as_ref(),
+            )
             .await?;
         self.audit.wake_handle().notify_one();
         Ok(next)
@@ -1020,7 +1058,13 @@ impl Onboarding {
             .unwrap_or_default();
         let (checks, jobs) = crate::checks::pipeline::submission(
             &kinds,
-            |k| crate::checks::pipeline::default_provider(k).to_owned(),
+            |k| {
+                if k.by_vendor() {
+                    self.vendor_provider.to_owned()
+                } else {
+                    crate::checks::pipeline::default_provider(k).to_owned()
+                }
+            },
             &self.policy.label(),
             self.check_attempts,
         );
@@ -1086,7 +1130,7 @@ impl Onboarding {
             };
             match self
                 .store
-                .application_transition(&change, &audit, None)
+                .application_transition(&change, &audit, None, None)
                 .await
             {
                 Ok(()) => expired += 1,

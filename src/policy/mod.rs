@@ -50,6 +50,23 @@ struct RawPolicy {
     draft_expiry_days: u32,
     products: Vec<RawProduct>,
     consents: Vec<RawConsent>,
+    decision: RawDecision,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDecision {
+    review_all: bool,
+    fail_outcome: String,
+    high_risk_countries: Vec<String>,
+    sla_hours: u32,
+    default_priority: u32,
+    priorities: BTreeMap<String, u32>,
+    approve_reasons: Vec<String>,
+    reject_reasons: Vec<String>,
+    request_info_reasons: Vec<String>,
+    stalled_after_hours: u32,
+    document_expiry_warning_days: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +139,40 @@ pub struct Policy {
     pub products: BTreeMap<String, Product>,
     /// Consent texts by (purpose, locale).
     pub consents: BTreeMap<(String, String), ConsentText>,
+    /// How check results become decisions, and what officers may decide.
+    pub decision: DecisionPolicy,
+}
+
+/// How check results become approve, review or reject, and the reason
+/// codes officers choose from.
+#[derive(Debug, Clone)]
+pub struct DecisionPolicy {
+    /// Send every case to review, whatever the checks say (a switch for
+    /// incidents and for the first weeks of a new product).
+    pub review_all: bool,
+    /// Whether a check that failed on the evidence rejects without a person
+    /// (otherwise it goes to review like everything else).
+    pub reject_on_fail: bool,
+    /// Nationality or residence here: review, and a high-risk case.
+    pub high_risk_countries: BTreeSet<CountryCode>,
+    /// Hours from opening a case to its SLA due time.
+    pub sla_hours: u32,
+    /// Priority of a case whose reasons are not in `priorities` (1 is the most urgent).
+    pub default_priority: u32,
+    /// Priority by reason code; a case takes the most urgent of its reasons.
+    pub priorities: BTreeMap<String, u32>,
+    /// Reason codes an officer may give when approving.
+    pub approve_reasons: Vec<String>,
+    /// … when rejecting.
+    pub reject_reasons: Vec<String>,
+    /// … when asking the applicant for more information.
+    pub request_info_reasons: Vec<String>,
+    /// An application waiting on the applicant (draft, information
+    /// requested) this long without progress raises `application.stalled`.
+    pub stalled_after_hours: u32,
+    /// A travel document expiring within this many days raises
+    /// `document.expiring`, so the bank can ask for a new one in time.
+    pub document_expiry_warning_days: u32,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -261,7 +312,72 @@ impl Policy {
         if products.is_empty() {
             return Err(invalid("at least one product is required".into()));
         }
+        let d = raw.decision;
+        let reject_on_fail = match d.fail_outcome.as_str() {
+            "reject" => true,
+            "review" => false,
+            other => {
+                return Err(invalid(format!(
+                    "decision.fail_outcome: `{other}` (use review or reject)"
+                )));
+            }
+        };
+        let high_risk_countries = d
+            .high_risk_countries
+            .iter()
+            .map(|c| {
+                CountryCode::parse(c).map_err(|_| {
+                    invalid(format!(
+                        "decision.high_risk_countries: unknown country `{c}`"
+                    ))
+                })
+            })
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        if d.stalled_after_hours == 0 {
+            return Err(invalid(
+                "decision.stalled_after_hours: must be at least 1".into(),
+            ));
+        }
+        if d.sla_hours == 0 || d.default_priority == 0 || d.priorities.values().any(|p| *p == 0) {
+            return Err(invalid(
+                "decision: sla_hours and priorities must be at least 1".into(),
+            ));
+        }
+        for (key, list) in [
+            ("approve_reasons", &d.approve_reasons),
+            ("reject_reasons", &d.reject_reasons),
+            ("request_info_reasons", &d.request_info_reasons),
+        ] {
+            if list.is_empty() {
+                return Err(invalid(format!("decision.{key}: at least one reason code")));
+            }
+            if let Some(bad) = list.iter().find(|r| {
+                r.is_empty()
+                    || r.len() > 64
+                    || !r
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            }) {
+                return Err(invalid(format!(
+                    "decision.{key}: `{bad}` is not a snake_case reason code"
+                )));
+            }
+        }
+        let decision = DecisionPolicy {
+            review_all: d.review_all,
+            reject_on_fail,
+            high_risk_countries,
+            sla_hours: d.sla_hours,
+            default_priority: d.default_priority,
+            priorities: d.priorities,
+            approve_reasons: d.approve_reasons,
+            reject_reasons: d.reject_reasons,
+            request_info_reasons: d.request_info_reasons,
+            stalled_after_hours: d.stalled_after_hours,
+            document_expiry_warning_days: d.document_expiry_warning_days,
+        };
         Ok(Self {
+            decision,
             id: raw.id,
             version: raw.version,
             sha256: sha256_hex(bytes),

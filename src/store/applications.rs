@@ -224,6 +224,7 @@ macro_rules! application_store {
                 change: &StateChange,
                 audit: &AuditRows,
                 idem: Option<&IdempotencyWrite>,
+                outbox: Option<&crate::review::store::OutboxEvent>,
             ) -> Result<(), StoreError> {
                 let now_us = change.now_us;
                 let mut tx = self.pool().begin().await.map_err(db)?;
@@ -238,6 +239,18 @@ macro_rules! application_store {
                     .map_err(db)?;
                 if done.rows_affected() != 1 {
                     return Err(StoreError::Conflict("row_version".to_owned()));
+                }
+                if let Some(o) = outbox {
+                    sqlx::query(super::review::INSERT_OUTBOX)
+                        .bind(&o.id)
+                        .bind(&o.application_id)
+                        .bind(&o.event_type)
+                        .bind(&o.dedupe_key)
+                        .bind(&o.payload_sealed)
+                        .bind(o.created_us)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
                 }
                 side_effects!(tx, audit, idem, now_us);
                 tx.commit().await.map_err(db)

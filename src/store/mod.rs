@@ -8,7 +8,9 @@ mod checks;
 mod documents;
 mod jobs;
 mod postgres;
+mod review;
 mod sqlite;
+mod vendor;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +82,9 @@ pub trait Store:
     + crate::jobs::JobStore
     + crate::documents::DocumentStore
     + crate::checks::pipeline::CheckStore
+    + crate::checks::vendor::VendorStore
+    + crate::review::store::ReviewStore
+    + crate::review::handoff::OutboxStore
     + Send
     + Sync
     + 'static

@@ -31,7 +31,7 @@ fn check_digit(field: &str) -> char {
 }
 
 /// A TD3 (passport) MRZ, ICAO 9303-4 §4.2, with correct check digits.
-fn td3(
+pub fn td3(
     state: &str,
     names: &str,
     number: &str,
@@ -59,7 +59,7 @@ fn fixtures() -> std::path::PathBuf {
 }
 
 /// A gateway screening against the OFAC fixture list, with a quick worker.
-async fn gateway(
+pub async fn gateway(
     lists: bool,
     customize: impl FnOnce(&mut kyc_gateway::config::Settings),
 ) -> TestApp {
@@ -72,6 +72,7 @@ async fn gateway(
             }];
         }
         s.checks.poll_interval_ms = 50;
+        s.review.decide_interval_ms = 50;
         customize(s);
     })
     .await
@@ -79,7 +80,7 @@ async fn gateway(
 
 /// Creates an application for `identity`, grants the required consents
 /// and returns its id.
-async fn application(app: &TestApp, token: &str, identity: Value) -> String {
+pub async fn application(app: &TestApp, token: &str, identity: Value) -> String {
     let body = json!({ "product": "current_account", "jurisdiction": "DE", "identity": identity });
     let res = post(
         app,
@@ -114,7 +115,7 @@ async fn application(app: &TestApp, token: &str, identity: Value) -> String {
     id
 }
 
-fn identity(given: &str, family: &str, dob: &str, nationality: &str) -> Value {
+pub fn identity(given: &str, family: &str, dob: &str, nationality: &str) -> Value {
     json!({
         "given_names": given,
         "family_name": family,
@@ -125,7 +126,7 @@ fn identity(given: &str, family: &str, dob: &str, nationality: &str) -> Value {
     })
 }
 
-async fn upload_passport(
+pub async fn upload_passport(
     app: &TestApp,
     token: &str,
     id: &str,
@@ -150,7 +151,7 @@ async fn upload_passport(
         .unwrap()
 }
 
-async fn submit(app: &TestApp, token: &str, id: &str) {
+pub async fn submit(app: &TestApp, token: &str, id: &str) {
     let res = post(
         app,
         &format!("/v1/applications/{id}/submit"),
@@ -165,7 +166,7 @@ async fn submit(app: &TestApp, token: &str, id: &str) {
 }
 
 /// Polls the staff view until every check has ended (bounded).
-async fn ended_checks(app: &TestApp, id: &str) -> Vec<Value> {
+pub async fn ended_checks(app: &TestApp, id: &str) -> Vec<Value> {
     let officer = app.token("olga", &["officer"]);
     for _ in 0..200 {
         let res = app
@@ -182,7 +183,7 @@ async fn ended_checks(app: &TestApp, id: &str) -> Vec<Value> {
     panic!("the checks of {id} did not end");
 }
 
-fn by_kind<'a>(checks: &'a [Value], kind: &str) -> &'a Value {
+pub fn by_kind<'a>(checks: &'a [Value], kind: &str) -> &'a Value {
     checks
         .iter()
         .find(|c| c["kind"] == kind)
@@ -213,7 +214,7 @@ async fn submission_runs_the_mrz_and_sanctions_checks_and_staff_see_the_evidence
     submit(&app, &anna, &id).await;
 
     let checks = ended_checks(&app, &id).await;
-    assert_eq!(checks.len(), 2, "{checks:?}");
+    assert_eq!(checks.len(), 4, "{checks:?}");
     let m = by_kind(&checks, "mrz");
     assert_eq!(m["state"], "clear", "{m}");
     assert_eq!(m["provider"], "builtin-mrz");

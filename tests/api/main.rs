@@ -17,5 +17,7 @@ mod errors;
 mod health;
 mod helpers;
 mod jobs;
+mod review;
 mod screening;
 mod tls;
+mod vendor;

@@ -23,6 +23,21 @@ pub struct ApplicationView {
     /// application without it (GDPR Art. 5(1)(c), data minimisation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identity>,
+    /// While the application is `info_requested`: what the bank asks the
+    /// applicant to add before resubmitting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info_requested: Option<InfoRequest>,
+}
+
+/// What an officer asked the applicant for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InfoRequest {
+    /// The policy's reason code (e.g. `document_unreadable`).
+    pub reason_code: String,
+    /// What to add, in the officer's words.
+    pub items: Vec<String>,
+    /// When (RFC 3339).
+    pub requested_at: String,
 }
 
 /// Returns an application to its applicant or to staff. Another applicant's
@@ -56,8 +71,16 @@ pub async fn get_application(
     } else {
         None
     };
+    let info_requested = state.review.open_request(&app).await?.map(|d| InfoRequest {
+        reason_code: d.reason_codes.first().cloned().unwrap_or_default(),
+        items: d.request_items.unwrap_or_default(),
+        requested_at: chrono::DateTime::from_timestamp_micros(d.created_us)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .unwrap_or_default(),
+    });
     Ok(Json(ApplicationView {
         summary: (&app).into(),
         identity,
+        info_requested,
     }))
 }

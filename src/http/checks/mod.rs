@@ -84,7 +84,8 @@ fn rfc3339(us: i64) -> String {
         .unwrap_or_default()
 }
 
-fn view(c: CheckRecord, evidence: Option<serde_json::Value>) -> CheckView {
+/// The staff view of a check.
+pub fn view(c: CheckRecord, evidence: Option<serde_json::Value>) -> CheckView {
     CheckView {
         id: c.id,
         round: c.round,
