@@ -295,6 +295,7 @@ impl Application {
                 claim_lease: Duration::from_secs(settings.review.claim_lease_secs),
             },
             Arc::clone(&metrics),
+            Arc::clone(&sanctions),
         ));
         let decider = review.spawn_decider(
             Duration::from_millis(settings.review.decide_interval_ms),

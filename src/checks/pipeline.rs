@@ -242,7 +242,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The sealing context of a check's evidence.
-fn evidence_context(check_id: &str) -> String {
+pub(crate) fn evidence_context(check_id: &str) -> String {
     format!("check:{check_id}:evidence")
 }
 

@@ -175,6 +175,8 @@ pub struct CaseView {
     pub decisions: Vec<DecisionRecord>,
     /// The history, notes opened.
     pub history: Vec<(CaseEvent, Option<String>)>,
+    /// Re-screenings of the approved customer, with their screening.
+    pub rescreenings: Vec<(self::store::RescreeningRecord, serde_json::Value)>,
 }
 
 /// Review settings.
@@ -194,6 +196,7 @@ pub struct Review {
     clock: Arc<dyn Clock>,
     settings: ReviewSettings,
     metrics: Arc<crate::telemetry::Metrics>,
+    sanctions: Arc<crate::checks::screening::Sanctions>,
 }
 
 impl std::fmt::Debug for Review {
@@ -221,6 +224,11 @@ fn push_unique(list: &mut Vec<String>, code: &str) {
 /// The sealing context of a case note.
 fn note_context(event_id: &str) -> String {
     format!("case_event:{event_id}:note")
+}
+
+/// The sealing context of a re-screening's evidence.
+fn rescreening_context(id: &str) -> String {
+    format!("rescreening:{id}:evidence")
 }
 
 /// The sealing context of an outbox payload.
@@ -277,8 +285,10 @@ impl Review {
         clock: Arc<dyn Clock>,
         settings: ReviewSettings,
         metrics: Arc<crate::telemetry::Metrics>,
+        sanctions: Arc<crate::checks::screening::Sanctions>,
     ) -> Self {
         Self {
+            sanctions,
             store,
             onboarding,
             checks,
@@ -675,6 +685,7 @@ impl Review {
                 case: case_write,
                 events: &events,
                 outbox: outbox.as_ref(),
+                rescreening: None,
                 audit: &audit,
                 idem: None,
             })
@@ -738,7 +749,16 @@ impl Review {
             };
             history.push((e, note));
         }
+        let mut rescreenings = Vec::new();
+        for r in self.store.rescreenings_for(&application.id).await? {
+            let plain = dek
+                .open(&r.evidence_sealed, &rescreening_context(&r.id))
+                .map_err(crypto)?;
+            let evidence = serde_json::from_slice(&plain).map_err(crypto)?;
+            rescreenings.push((r, evidence));
+        }
         Ok(CaseView {
+            rescreenings,
             case,
             application,
             identity,
@@ -838,6 +858,7 @@ impl Review {
                 }),
                 events: std::slice::from_ref(&event),
                 outbox: None,
+                rescreening: None,
                 audit: &audit,
                 idem: None,
             })
@@ -881,6 +902,7 @@ impl Review {
                 }),
                 events: std::slice::from_ref(&event),
                 outbox: None,
+                rescreening: None,
                 audit: &audit,
                 idem: None,
             })
@@ -920,6 +942,7 @@ impl Review {
                 case: None,
                 events: std::slice::from_ref(&event),
                 outbox: None,
+                rescreening: None,
                 audit: &audit,
                 idem: idem.as_ref(),
             })
@@ -946,8 +969,16 @@ impl Review {
             return Err(ReviewError::NotClaimed);
         }
         let app = self.application(&case).await?;
-        if app.state != ApplicationState::InReview {
+        let rescreening = is_rescreening(&case, &app);
+        if app.state != ApplicationState::InReview && !rescreening {
             return Err(ReviewError::Closed);
+        }
+        if rescreening && input.action == Action::RequestInfo {
+            return Err(ReviewError::Invalid(vec![(
+                "action".to_owned(),
+                "not_allowed".to_owned(),
+                "an approved customer's new potential match is cleared (approve) or confirmed (reject)".to_owned(),
+            )]));
         }
         if input.action == Action::Approve && case.high_risk {
             if !caller.roles.contains(&Role::SeniorOfficer) {
@@ -989,6 +1020,7 @@ impl Review {
                     }),
                     events: std::slice::from_ref(&event),
                     outbox: None,
+                    rescreening: None,
                     audit: &audit,
                     idem: idem(&outcome).as_ref(),
                 })
@@ -1064,6 +1096,7 @@ impl Review {
                     }),
                     events: std::slice::from_ref(&event),
                     outbox: None,
+                    rescreening: None,
                     audit: &audit,
                     idem: None,
                 })
@@ -1102,12 +1135,23 @@ impl Review {
         idem: impl FnOnce(&DecisionOutcome) -> Option<IdempotencyWrite>,
     ) -> Result<DecisionOutcome, ReviewError> {
         let (round, inputs, _) = self.evidence_digest(app).await?;
-        let (transition, event_type) = match input.action {
-            Action::Approve => (Transition::Approve, "application.approved"),
-            Action::Reject => (Transition::Reject, "application.rejected"),
-            Action::RequestInfo => (Transition::RequestInfo, "application.info_requested"),
+        // A re-screening case is about an approved customer: the application
+        // stays approved; a confirmed match goes to the bank to act on.
+        let rescreening = is_rescreening(case, app);
+        let (transition, event_type) = match (input.action, rescreening) {
+            (Action::Approve, true) => (None, None),
+            (Action::Reject, true) => (None, Some("customer.sanctions_match_confirmed")),
+            (Action::Approve, false) => (Some(Transition::Approve), Some("application.approved")),
+            (Action::Reject, false) => (Some(Transition::Reject), Some("application.rejected")),
+            (Action::RequestInfo, _) => (
+                Some(Transition::RequestInfo),
+                Some("application.info_requested"),
+            ),
         };
-        let next = app.state.apply(transition).map_err(OnboardingError::from)?;
+        let next = match transition {
+            Some(t) => app.state.apply(t).map_err(OnboardingError::from)?,
+            None => app.state,
+        };
         let decision = DecisionRecord {
             id: uuid::Uuid::now_v7().to_string(),
             application_id: app.id.clone(),
@@ -1122,12 +1166,15 @@ impl Review {
             request_items: (input.action == Action::RequestInfo).then(|| input.items.clone()),
             created_us: now,
         };
-        let identity = if input.action == Action::Approve {
+        let identity = if input.action == Action::Approve && !rescreening {
             Some(self.onboarding.open_identity(app)?)
         } else {
             None
         };
-        let outbox = self.outbox(app, event_type, &decision, identity.as_ref())?;
+        let outbox = match event_type {
+            Some(t) => Some(self.outbox(app, t, &decision, identity.as_ref())?),
+            None => None,
+        };
         let change = StateChange {
             id: app.id.clone(),
             row_version: app.row_version,
@@ -1168,7 +1215,11 @@ impl Review {
             ),
             self.audit_event(
                 Some(caller),
-                &format!("application.{}", next.as_str()),
+                &match (transition, input.action) {
+                    (Some(_), _) => format!("application.{}", next.as_str()),
+                    (None, Action::Reject) => "customer.sanctions_match_confirmed".to_owned(),
+                    (None, _) => "customer.rescreening_cleared".to_owned(),
+                },
                 ("application", &app.id),
                 (Some(app.state.as_str()), Some(next.as_str())),
                 Some(input.reason_code.clone()),
@@ -1177,14 +1228,15 @@ impl Review {
         let outcome = DecisionOutcome::Decided(next);
         self.store
             .review_write(&ReviewWrite {
-                app_change: Some(&change),
+                app_change: transition.is_some().then_some(&change),
                 decision: Some(&decision),
                 case: Some(CaseWrite::Update {
                     record: &updated,
                     expected: case.row_version,
                 }),
                 events: std::slice::from_ref(&event),
-                outbox: Some(&outbox),
+                outbox: outbox.as_ref(),
+                rescreening: None,
                 audit: &audit,
                 idem: idem(&outcome).as_ref(),
             })
@@ -1270,6 +1322,237 @@ impl Review {
             .into_iter()
             .rev()
             .find(|d| d.outcome == "request_info"))
+    }
+
+    /// Ongoing screening: approved customers not yet screened against the
+    /// active list versions are screened again; a potential match never
+    /// seen before for that customer (neither in its onboarding checks nor
+    /// in an earlier re-screening) opens a high-risk review case. The
+    /// application stays approved; the officer clears the match or confirms
+    /// it, and a confirmation goes downstream for the bank to act on.
+    /// Returns how many customers were screened.
+    pub async fn rescreen(&self) -> Result<usize, ReviewError> {
+        let mut stamps: Vec<String> = self
+            .sanctions
+            .list_set()
+            .active()
+            .iter()
+            .map(|v| format!("{}:{}", v.name, v.sha256))
+            .collect();
+        if stamps.is_empty() {
+            return Ok(0);
+        }
+        stamps.sort();
+        let digest = sha256_hex(stamps.join("\n").as_bytes());
+        let mut screened = 0;
+        // Batches until every approved customer is screened against these
+        // versions (bounded per round; the next round goes on).
+        for _ in 0..100 {
+            let due = self.store.rescreen_due(&digest, 100).await?;
+            let done = due.len() < 100;
+            for app in due {
+                match self.rescreen_one(&app, &digest).await {
+                    Ok(()) => screened += 1,
+                    Err(ReviewError::Concurrent) => {}
+                    Err(e) => {
+                        tracing::error!(application = %self.audit.pseudonym("application", &app.id), error = %e, "re-screening failed");
+                        return Err(e);
+                    }
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        if screened > 0 {
+            self.audit.wake_handle().notify_one();
+        }
+        Ok(screened)
+    }
+
+    async fn rescreen_one(&self, app: &ApplicationRecord, digest: &str) -> Result<(), ReviewError> {
+        use crate::checks::sanctions::matcher::Query;
+        use crate::checks::sanctions::model::{EntityType, PartialDate};
+        let identity = self.onboarding.open_identity(app)?;
+        let query = Query {
+            name: format!("{} {}", identity.given_names, identity.family_name),
+            entity_type: Some(EntityType::Individual),
+            birth_date: PartialDate::parse_iso(&identity.date_of_birth),
+            nationality: Some(identity.nationality.clone()),
+        };
+        let Ok(screening) = self
+            .sanctions
+            .list_set()
+            .screen(&query, self.sanctions.policy())
+        else {
+            return Ok(());
+        };
+        let key = |list: &str, entry: &str| format!("{list}:{entry}");
+        let matched: Vec<String> = screening
+            .matches
+            .iter()
+            .map(|m| key(&m.list, &m.entry_id))
+            .collect();
+        // What this customer was already screened and judged on.
+        let dek = self
+            .onboarding
+            .keyring()
+            .unwrap_key(&app.dek, &app.id)
+            .map_err(crypto)?;
+        let mut seen: Vec<String> = Vec::new();
+        for c in self.store.check_list(&app.id).await? {
+            let Some(sealed) = c
+                .evidence_sealed
+                .as_ref()
+                .filter(|_| c.kind == crate::domain::check::CheckKind::Sanctions)
+            else {
+                continue;
+            };
+            let plain = dek
+                .open(sealed, &crate::checks::pipeline::evidence_context(&c.id))
+                .map_err(crypto)?;
+            let evidence: serde_json::Value = serde_json::from_slice(&plain).map_err(crypto)?;
+            for m in evidence["matches"].as_array().into_iter().flatten() {
+                if let (Some(list), Some(entry)) = (m["list"].as_str(), m["entry_id"].as_str()) {
+                    seen.push(key(list, entry));
+                }
+            }
+        }
+        for r in self.store.rescreenings_for(&app.id).await? {
+            seen.extend(r.matched_entries);
+        }
+        let new_matches: Vec<String> = matched
+            .iter()
+            .filter(|m| !seen.contains(m))
+            .cloned()
+            .collect();
+        let now = self.now_us();
+        let id = uuid::Uuid::now_v7().to_string();
+        let evidence = serde_json::to_vec(&json!({
+            "lists": screening.lists,
+            "matches": screening.matches,
+            "threshold": self.sanctions.policy().threshold,
+        }))
+        .map_err(crypto)?;
+        let record = self::store::RescreeningRecord {
+            evidence_sealed: dek
+                .seal(&evidence, &rescreening_context(&id))
+                .map_err(crypto)?,
+            id,
+            application_id: app.id.clone(),
+            lists_sha256: digest.to_owned(),
+            matched_entries: matched,
+            new_matches: new_matches.clone(),
+            created_us: now,
+        };
+        let mut audit = vec![self.audit_event(
+            None,
+            "customer.rescreened",
+            ("application", &app.id),
+            (None, None),
+            Some(if new_matches.is_empty() {
+                "no_new_match".to_owned()
+            } else {
+                "new_potential_match".to_owned()
+            }),
+        )];
+        let mut events = Vec::new();
+        let existing = self.store.case_for_application(&app.id).await?;
+        let case_record;
+        let mut case_write = None;
+        if !new_matches.is_empty() {
+            let policy = &self.policy.decision;
+            let priority = policy
+                .priorities
+                .get("sanctions_potential_match")
+                .copied()
+                .unwrap_or(policy.default_priority);
+            let reasons = vec![RESCREENING_REASON.to_owned()];
+            let sla_due_us = now + i64::from(policy.sla_hours) * 3_600_000_000;
+            let round = existing.as_ref().map_or(0, |c| c.round);
+            let (record, kind) = match &existing {
+                None => (
+                    CaseRecord {
+                        id: uuid::Uuid::now_v7().to_string(),
+                        application_id: app.id.clone(),
+                        round,
+                        state: "open".to_owned(),
+                        priority: i64::from(priority),
+                        reason_codes: reasons.clone(),
+                        high_risk: true,
+                        sla_due_us,
+                        assignee: None,
+                        lease_until_us: None,
+                        proposal_by: None,
+                        proposal_reason: None,
+                        proposal_inputs: None,
+                        proposal_us: None,
+                        created_us: now,
+                        updated_us: now,
+                        row_version: 1,
+                    },
+                    "opened",
+                ),
+                Some(old) => (
+                    CaseRecord {
+                        state: "open".to_owned(),
+                        priority: i64::from(priority),
+                        reason_codes: reasons.clone(),
+                        high_risk: true,
+                        sla_due_us,
+                        assignee: None,
+                        lease_until_us: None,
+                        proposal_by: None,
+                        proposal_reason: None,
+                        proposal_inputs: None,
+                        proposal_us: None,
+                        updated_us: now,
+                        ..old.clone()
+                    },
+                    "reopened",
+                ),
+            };
+            events.push(CaseEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                case_id: record.id.clone(),
+                round: record.round,
+                kind: kind.to_owned(),
+                actor: "policy".to_owned(),
+                role: None,
+                reason_code: Some(RESCREENING_REASON.to_owned()),
+                note_sealed: None,
+                created_us: now,
+            });
+            audit.push(self.audit_event(
+                None,
+                &format!("case.{kind}"),
+                ("case", &record.id),
+                (None, Some("open")),
+                Some(RESCREENING_REASON.to_owned()),
+            ));
+            case_record = record;
+            case_write = Some(match &existing {
+                None => CaseWrite::Insert(&case_record),
+                Some(old) => CaseWrite::Update {
+                    record: &case_record,
+                    expected: old.row_version,
+                },
+            });
+        }
+        let audit = encode_all(&audit)?;
+        self.store
+            .review_write(&ReviewWrite {
+                app_change: None,
+                decision: None,
+                case: case_write,
+                events: &events,
+                outbox: None,
+                rescreening: Some(&record),
+                audit: &audit,
+                idem: None,
+            })
+            .await?;
+        Ok(())
     }
 
     /// Raises the events a bank's messaging acts on: applications waiting on
@@ -1400,6 +1683,9 @@ impl Review {
                     if let Err(e) = review.raise_events().await {
                         tracing::warn!(error = %e, "stalled/expiring scan failed");
                     }
+                    if let Err(e) = review.rescreen().await {
+                        tracing::warn!(error = %e, "re-screening round failed");
+                    }
                 }
                 if let Err(e) = review.refresh_queue_metrics().await {
                     tracing::warn!(error = %e, "queue metrics not refreshed");
@@ -1414,6 +1700,15 @@ impl Review {
         })
     }
 }
+
+/// Whether a case is about a new potential match of an approved customer.
+fn is_rescreening(case: &CaseRecord, app: &ApplicationRecord) -> bool {
+    app.state == ApplicationState::Approved
+        && case.reason_codes.iter().any(|r| r == RESCREENING_REASON)
+}
+
+/// The reason code of a case opened by ongoing screening.
+pub const RESCREENING_REASON: &str = "rescreening_potential_match";
 
 fn check_note(note: &str) -> Result<(), ReviewError> {
     let n = note.chars().count();

@@ -117,6 +117,25 @@ pub struct OutboxEvent {
     pub created_us: i64,
 }
 
+/// A re-screening of an approved customer against new list versions.
+#[derive(Debug, Clone)]
+pub struct RescreeningRecord {
+    /// UUIDv7.
+    pub id: String,
+    /// The application (approved customer).
+    pub application_id: String,
+    /// Digest of the list versions screened against.
+    pub lists_sha256: String,
+    /// `list:entry` ids matched at or above the threshold.
+    pub matched_entries: Vec<String>,
+    /// Those never seen before for this customer.
+    pub new_matches: Vec<String>,
+    /// The screening with its explanations, sealed.
+    pub evidence_sealed: Vec<u8>,
+    /// UTC µs.
+    pub created_us: i64,
+}
+
 /// How the case row changes.
 #[derive(Debug, Clone)]
 pub enum CaseWrite<'a> {
@@ -147,6 +166,8 @@ pub struct ReviewWrite<'a> {
     pub events: &'a [CaseEvent],
     /// Event for downstream.
     pub outbox: Option<&'a OutboxEvent>,
+    /// A re-screening.
+    pub rescreening: Option<&'a RescreeningRecord>,
     /// Audit entries.
     pub audit: &'a AuditRows,
     /// Idempotency record.
@@ -208,6 +229,17 @@ pub trait ReviewStore: Send + Sync {
     /// Writes one outbox event (raised by a scan; its dedupe key keeps it
     /// from being raised twice) with its audit entry.
     async fn outbox_raise(&self, event: &OutboxEvent, audit: &AuditRows) -> Result<(), StoreError>;
+    /// Approved customers not yet screened against the list versions `lists_sha256`.
+    async fn rescreen_due(
+        &self,
+        lists_sha256: &str,
+        limit: u32,
+    ) -> Result<Vec<ApplicationRecord>, StoreError>;
+    /// A customer's re-screenings, oldest first.
+    async fn rescreenings_for(
+        &self,
+        application_id: &str,
+    ) -> Result<Vec<RescreeningRecord>, StoreError>;
     /// Open cases, and how many of them are past their SLA at `now_us`.
     async fn case_counts(&self, now_us: i64) -> Result<(i64, i64), StoreError>;
     /// An application's decisions, oldest first.

@@ -9,8 +9,8 @@ use super::{PostgresStore, SqliteStore, StoreError};
 use crate::onboarding::{ApplicationRecord, ApplicationStore};
 use crate::review::handoff::{OutboxRecord, OutboxStore, OutboxUpdate};
 use crate::review::store::{
-    CaseEvent, CaseFilter, CaseRecord, CaseWrite, DecisionRecord, OutboxEvent, ReviewStore,
-    ReviewWrite,
+    CaseEvent, CaseFilter, CaseRecord, CaseWrite, DecisionRecord, OutboxEvent, RescreeningRecord,
+    ReviewStore, ReviewWrite,
 };
 
 fn db(e: sqlx::Error) -> StoreError {
@@ -43,6 +43,8 @@ pub(super) const INSERT_OUTBOX: &str = "INSERT INTO outbox (id, application_id, 
      ON CONFLICT (dedupe_key) DO NOTHING";
 const DECISION_COLUMNS: &str = "id, application_id, round, outcome, reason_codes, decided_by, confirmed_by, \
      policy_version, policy_sha256, inputs_sha256, request_items, created_us";
+const INSERT_RESCREENING: &str = "INSERT INTO rescreenings (id, application_id, lists_sha256, matched_entries, \
+     new_matches, evidence_sealed, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const ENQUEUE: &str = "INSERT INTO audit_queue (event_id, entry, enqueued_us) VALUES ($1, $2, $3)";
 const IDEM_PUT: &str = "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, status, response, created_us) \
      VALUES ($1, $2, $3, $4, $5, $6)";
@@ -215,6 +217,19 @@ macro_rules! review_store {
                         .bind(&o.dedupe_key)
                         .bind(&o.payload_sealed)
                         .bind(o.created_us)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                if let Some(r) = w.rescreening {
+                    sqlx::query(INSERT_RESCREENING)
+                        .bind(&r.id)
+                        .bind(&r.application_id)
+                        .bind(&r.lists_sha256)
+                        .bind(r.matched_entries.join(","))
+                        .bind(r.new_matches.join(","))
+                        .bind(&r.evidence_sealed)
+                        .bind(r.created_us)
                         .execute(&mut *tx)
                         .await
                         .map_err(db)?;
@@ -434,6 +449,52 @@ macro_rules! review_store {
                     }
                 }
                 tx.commit().await.map_err(db)
+            }
+
+            async fn rescreen_due(&self, lists_sha256: &str, limit: u32) -> Result<Vec<ApplicationRecord>, StoreError> {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT a.id FROM applications a WHERE a.state = 'approved' AND NOT EXISTS \
+                     (SELECT 1 FROM rescreenings r WHERE r.application_id = a.id AND r.lists_sha256 = $1) \
+                     ORDER BY a.id LIMIT $2",
+                )
+                .bind(lists_sha256)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await
+                .map_err(db)?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(app) = self.application_get(&id).await? {
+                        out.push(app);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn rescreenings_for(&self, application_id: &str) -> Result<Vec<RescreeningRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, application_id, lists_sha256, matched_entries, new_matches, evidence_sealed, created_us \
+                     FROM rescreenings WHERE application_id = $1 ORDER BY created_us, id",
+                )
+                .bind(application_id)
+                .fetch_all(self.pool())
+                .await
+                .map_err(db)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let matched: String = r.try_get(3).map_err(db)?;
+                    let new: String = r.try_get(4).map_err(db)?;
+                    out.push(RescreeningRecord {
+                        id: r.try_get(0).map_err(db)?,
+                        application_id: r.try_get(1).map_err(db)?,
+                        lists_sha256: r.try_get(2).map_err(db)?,
+                        matched_entries: codes(&matched),
+                        new_matches: codes(&new),
+                        evidence_sealed: r.try_get(5).map_err(db)?,
+                        created_us: r.try_get(6).map_err(db)?,
+                    });
+                }
+                Ok(out)
             }
 
             async fn case_counts(&self, now_us: i64) -> Result<(i64, i64), StoreError> {

@@ -844,3 +844,125 @@ async fn the_bank_hears_of_withdrawals_stalled_applications_and_expiring_documen
     assert_eq!(received(&receiver, "document.expiring").await.len(), 1);
     assert_eq!(received(&receiver, "application.stalled").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_new_list_version_rescreens_approved_customers_and_a_new_match_opens_a_case() {
+    // A writable copy of the OFAC fixture list, so a "new version" can be published.
+    let lists = tempfile::tempdir().unwrap();
+    let sdn = lists.path().join("sdn");
+    std::fs::create_dir_all(&sdn).unwrap();
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sanctions/ofac_tiny");
+    for f in ["sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"] {
+        std::fs::copy(fixtures.join(f), sdn.join(f)).unwrap();
+    }
+    let dir = sdn.clone();
+    let app = gateway(false, move |s| {
+        s.sanctions.lists = vec![kyc_gateway::config::SanctionsListSettings {
+            name: "ofac_sdn".into(),
+            format: kyc_gateway::config::SanctionsListFormat::OfacSdn,
+            path: dir,
+        }];
+        s.sanctions.reload_check_interval_secs = 3600;
+        s.review.event_scan_interval_secs = 1;
+    })
+    .await;
+    let (anna, id) = submitted(
+        &app,
+        "anna",
+        identity("Anna Maria", "Eriksson", "1974-08-12", "SE"),
+        Some(anna_mrz()),
+    )
+    .await;
+    assert_eq!(settled(&app, &anna, &id).await["state"], "approved");
+
+    // OFAC publishes a new entry for her; an admin reloads the lists.
+    let mut csv = std::fs::read(sdn.join("sdn.csv")).unwrap();
+    csv.extend_from_slice(
+        b"99999,\"ERIKSSON, Anna Maria\",\"individual\",\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,\"DOB 12 Aug 1974; nationality Sweden.\"\r\n",
+    );
+    std::fs::write(sdn.join("sdn.csv"), csv).unwrap();
+    let admin = app.token("ada", &["admin"]);
+    let res = act(&app, &admin, "/v1/admin/sanctions/reload", None).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // The approved customer is screened again; the new match opens a case.
+    let sam = app.token("sam", &["senior_officer"]);
+    let mut case = Value::Null;
+    for _ in 0..100 {
+        let res = app.get_as("/v1/review/cases", &sam).await;
+        let page: Value = res.json().await.unwrap();
+        if let Some(c) = page["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["application_id"] == id.as_str())
+        {
+            case = c.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        case["reason_codes"],
+        json!(["rescreening_potential_match"]),
+        "{case}"
+    );
+    assert_eq!(case["high_risk"], true);
+    assert_eq!(
+        settled(&app, &anna, &id).await["state"],
+        "approved",
+        "the customer stays approved"
+    );
+    let case_id = case["id"].as_str().unwrap().to_owned();
+    let res = app
+        .get_as(&format!("/v1/review/cases/{case_id}"), &sam)
+        .await;
+    let detail: Value = res.json().await.unwrap();
+    let last = detail["rescreenings"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["new_matches"], json!(["ofac_sdn:99999"]), "{last}");
+    assert_eq!(last["evidence"]["matches"][0]["entry_id"], "99999");
+
+    // A request for information makes no sense for a customer; confirming does.
+    assert_eq!(
+        act(
+            &app,
+            &sam,
+            &format!("/v1/review/cases/{case_id}/claim"),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+    let decide = format!("/v1/review/cases/{case_id}/decision");
+    let ask = json!({"action": "request_info", "reason_code": "mrz_missing", "note": "n", "items": ["x"]});
+    assert_problem(
+        act(&app, &sam, &decide, Some(ask)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let confirm = json!({"action": "reject", "reason_code": "sanctions_confirmed", "note": "Same person: name, date of birth and nationality."});
+    let res = act(&app, &sam, &decide, Some(confirm)).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let events = handoff_events(&app, &admin, "pending").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event_type"] == "customer.sanctions_match_confirmed"
+                && e["application_id"] == id.as_str()),
+        "{events:?}"
+    );
+
+    // The same list again finds nothing new: no second case.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let res = app.get_as("/v1/review/cases", &sam).await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["cases"], json!([]), "{page}");
+}

@@ -350,6 +350,24 @@ pub struct CaseDetail {
     pub decisions: Vec<DecisionView>,
     /// The case's history, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// Re-screenings of an approved customer against new list versions.
+    pub rescreenings: Vec<RescreeningView>,
+}
+
+/// A re-screening of an approved customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RescreeningView {
+    /// Digest of the list versions screened against.
+    pub lists_sha256: String,
+    /// `list:entry` ids matched.
+    pub matched_entries: Vec<String>,
+    /// Those never seen before for this customer.
+    pub new_matches: Vec<String>,
+    /// The screening: list versions and every match with its explanation.
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Value,
+    /// When (RFC 3339).
+    pub at: String,
 }
 
 /// A case with all its evidence. Reading it is audited (identity data and
@@ -424,6 +442,17 @@ pub async fn get_case(
                 inputs_sha256: d.inputs_sha256,
                 request_items: d.request_items,
                 at: rfc3339(d.created_us),
+            })
+            .collect(),
+        rescreenings: v
+            .rescreenings
+            .into_iter()
+            .map(|(r, evidence)| RescreeningView {
+                lists_sha256: r.lists_sha256,
+                matched_entries: r.matched_entries,
+                new_matches: r.new_matches,
+                evidence,
+                at: rfc3339(r.created_us),
             })
             .collect(),
         history: v
