@@ -13,6 +13,7 @@ mod auth;
 mod checks;
 mod cli;
 mod documents;
+mod e2e;
 mod errors;
 mod health;
 mod helpers;
