@@ -305,6 +305,30 @@ async fn one_officer_gets_a_case_and_an_expired_claim_returns_it_to_the_queue() 
     )
     .await;
     assert_problem(res, 409, "case_not_claimed").await;
+
+    // Two decisions at once on one case (two tabs, two keys): one wins, the
+    // other is a conflict, and exactly one decision is recorded.
+    let decide = format!("/v1/review/cases/{case_id}/decision");
+    let reject = json!({"action": "reject", "reason_code": "document_fraud", "note": "Forged."});
+    let ask = json!({"action": "request_info", "reason_code": "document_unreadable", "note": "Blurred.", "items": ["A sharper photo of the passport."]});
+    let (a, b) = tokio::join!(
+        act(&app, loser, &decide, Some(reject)),
+        act(&app, loser, &decide, Some(ask))
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "exactly one decision wins");
+    let res = app
+        .get_as(&format!("/v1/review/cases/{case_id}"), loser)
+        .await;
+    let detail: Value = res.json().await.unwrap();
+    let officer_decisions = detail["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["decided_by"] != "policy")
+        .count();
+    assert_eq!(officer_decisions, 1, "{detail}");
 }
 
 #[tokio::test]
