@@ -592,6 +592,8 @@ impl Gateway {
             r#"bind = "127.0.0.1:0"
 data_dir = "data"
 policy_path = "{ROOT}/policies/onboarding.toml"
+# As many database connections as concurrent clients, as pgbench has.
+database_max_connections = {CONCURRENCY}
 {db}
 [telemetry]
 log_level = "warn,kyc_gateway::startup=info"

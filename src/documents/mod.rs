@@ -88,6 +88,9 @@ pub struct DocumentInsert<'a> {
     pub audit: &'a AuditRows,
     /// The idempotency record.
     pub idem: Option<&'a IdempotencyWrite>,
+    /// Most documents, and bytes, the application may hold, checked again
+    /// inside the transaction (parallel uploads each passed the early check).
+    pub limits: (u32, u64),
 }
 
 /// Storage of document rows; implemented for both backends in
@@ -163,6 +166,9 @@ impl From<StoreError> for DocumentError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(c) if c.contains("idempotency") => Self::IdempotencyConflict,
+            StoreError::Conflict(c) if c == "document_limit" => Self::TooLarge(
+                "the application's documents would exceed their count or size limit".to_owned(),
+            ),
             StoreError::Conflict(_) => Self::Concurrent,
             other => Self::Store(other),
         }
@@ -814,6 +820,10 @@ impl Documents {
                 supersedes: supersedes.as_deref(),
                 audit: &audit,
                 idem: idem.as_ref(),
+                limits: (
+                    self.settings.max_documents_per_application,
+                    self.settings.max_application_bytes,
+                ),
             })
             .await?;
         self.onboarding.audit().wake_handle().notify_one();

@@ -32,7 +32,7 @@ impl TextError {
 /// Format characters (Unicode category Cf) and other invisible code points
 /// that render as nothing: zero-width spaces and joiners, bidi controls,
 /// soft hyphen, word joiners, BOM, tag characters, interlinear annotations.
-fn is_invisible(c: char) -> bool {
+pub fn is_invisible(c: char) -> bool {
     c.is_control()
         || matches!(c as u32,
             0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F

@@ -268,13 +268,13 @@ impl Handoff {
         let Some(url) = self.settings.url.clone() else {
             return Ok(0);
         };
-        let now = self.now_us();
-        let due = self.store.outbox_due(now, 16).await?;
+        let due = self.store.outbox_due(self.now_us(), 16).await?;
         let mut attempts = 0;
         for event in due {
-            // Claim it for the attempt's duration (and some).
+            // Claimed for this attempt's duration (and some), from now: the
+            // attempts of a batch run one after another.
             let hold = i64::try_from((self.settings.timeout * 2).as_micros()).unwrap_or(i64::MAX);
-            let until = now.saturating_add(hold);
+            let until = self.now_us().saturating_add(hold);
             if !self
                 .store
                 .outbox_claim(&event.id, event.next_attempt_us, until)
@@ -283,7 +283,26 @@ impl Handoff {
                 continue;
             }
             attempts += 1;
-            self.attempt(&url, &event, until).await?;
+            if let Err(e) = self.attempt(&url, &event, until).await {
+                // It cannot be sent at all (its key or body cannot be read):
+                // it ends as failed, visible to admins, instead of blocking
+                // the application's later events for ever.
+                tracing::error!(event = %event.id, error = %e, "hand-off event cannot be sent");
+                let audit =
+                    self.audit_entry(None, "handoff.failed", &event, Some("internal".to_owned()))?;
+                self.store
+                    .outbox_update(&OutboxUpdate {
+                        id: &event.id,
+                        claimed_until_us: until,
+                        state: "failed",
+                        attempts: event.attempts + 1,
+                        next_attempt_us: self.now_us(),
+                        last_error: Some("internal: the event could not be prepared"),
+                        delivered_us: None,
+                        audit: &audit,
+                    })
+                    .await?;
+            }
         }
         Ok(attempts)
     }

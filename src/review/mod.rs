@@ -404,6 +404,15 @@ impl Review {
                 lines.push(format!("document {} {}", d.id, d.sha256));
             }
         }
+        // A re-screening case rests on the latest screening too.
+        if let Some(r) = self.store.rescreenings_for(&app.id).await?.last() {
+            lines.push(format!(
+                "rescreening {} {} {}",
+                r.id,
+                r.lists_sha256,
+                r.matched_entries.join(",")
+            ));
+        }
         lines.sort();
         Ok((round, sha256_hex(lines.join("\n").as_bytes()), latest))
     }
@@ -924,6 +933,10 @@ impl Review {
     ) -> Result<CaseEvent, ReviewError> {
         let case = self.case(caller, case_id).await?;
         check_note(note)?;
+        // The record of a decided case stays as it was decided.
+        if case.state != "open" {
+            return Err(ReviewError::Closed);
+        }
         let app = self.application(&case).await?;
         let now = self.now_us();
         let event = self.staff_event(caller, (&case, &app), "note", (None, Some(note)), now)?;
@@ -1060,8 +1073,15 @@ impl Review {
                 "four eyes: the officer who proposed an approval cannot confirm it".to_owned(),
             ));
         }
-        let app = self.application(&case).await?;
+        if case.state != "open" {
+            return Err(ReviewError::Closed);
+        }
         let now = self.now_us();
+        // The confirming officer works the case like any other: with its claim.
+        if !self.holds_claim(caller, &case, now) {
+            return Err(ReviewError::NotClaimed);
+        }
+        let app = self.application(&case).await?;
         let (_, inputs, _) = self.evidence_digest(&app).await?;
         if inputs != proposed_inputs {
             let updated = CaseRecord {
@@ -1277,10 +1297,9 @@ impl Review {
                     ));
                 }
                 for (i, item) in input.items.iter().enumerate() {
-                    if item.trim().is_empty()
-                        || item.chars().count() > MAX_ITEM_CHARS
-                        || item.chars().any(char::is_control)
-                    {
+                    // Shown to the applicant: no control or invisible (bidi,
+                    // zero-width) characters that could hide or reorder text.
+                    if crate::domain::text::clean(item, MAX_ITEM_CHARS).is_err() {
                         problems.push((
                             format!("items[{i}]"),
                             "invalid".to_owned(),
@@ -1355,8 +1374,9 @@ impl Review {
                     Ok(()) => screened += 1,
                     Err(ReviewError::Concurrent) => {}
                     Err(e) => {
+                        // One customer's failure must not stop the others'
+                        // screening; it stays due and is retried next round.
                         tracing::error!(application = %self.audit.pseudonym("application", &app.id), error = %e, "re-screening failed");
-                        return Err(e);
                     }
                 }
             }
@@ -1512,6 +1532,20 @@ impl Review {
                     "reopened",
                 ),
             };
+            // New evidence cancels an approval waiting for its second officer.
+            if existing.as_ref().is_some_and(|c| c.proposal_by.is_some()) {
+                events.push(CaseEvent {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    case_id: record.id.clone(),
+                    round: record.round,
+                    kind: "cancelled".to_owned(),
+                    actor: "policy".to_owned(),
+                    role: None,
+                    reason_code: Some("evidence_changed".to_owned()),
+                    note_sealed: None,
+                    created_us: now,
+                });
+            }
             events.push(CaseEvent {
                 id: uuid::Uuid::now_v7().to_string(),
                 case_id: record.id.clone(),
@@ -1716,13 +1750,13 @@ fn check_note(note: &str) -> Result<(), ReviewError> {
         || n > MAX_NOTE_CHARS
         || note
             .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
+            .any(|c| crate::domain::text::is_invisible(c) && c != '\n' && c != '\t')
     {
         return Err(ReviewError::Invalid(vec![(
             "note".to_owned(),
             "invalid".to_owned(),
             format!(
-                "1 to {MAX_NOTE_CHARS} characters; line breaks allowed, other control characters not"
+                "1 to {MAX_NOTE_CHARS} characters; line breaks allowed, other control or invisible characters not"
             ),
         )]));
     }

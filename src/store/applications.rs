@@ -29,6 +29,12 @@ const NEXT_ROUND: &str =
     "SELECT CAST(COALESCE(MAX(round), 0) + 1 AS BIGINT) FROM checks WHERE application_id = $1";
 const INSERT_CHECK: &str = "INSERT INTO checks (id, application_id, round, kind, provider, state, policy_version, \
      created_us) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)";
+const CLOSE_CASE_EVENT: &str = "INSERT INTO case_events (id, case_id, round, kind, actor, role, reason_code, \
+     note_sealed, created_us) SELECT $1, id, round, 'closed_by_withdrawal', 'applicant', NULL, 'application_withdrawn', \
+     NULL, $2 FROM cases WHERE application_id = $3 AND state = 'open'";
+const CLOSE_CASE: &str = "UPDATE cases SET state = 'closed', assignee = NULL, lease_until_us = NULL, proposal_by = NULL, \
+     proposal_reason = NULL, proposal_inputs = NULL, proposal_us = NULL, updated_us = $1, row_version = row_version + 1 \
+     WHERE application_id = $2 AND state = 'open'";
 const INSERT_CONSENT: &str = "INSERT INTO consent_records (id, application_id, purpose, granted, text_version, \
      text_sha256, locale, channel, recorded_us, client_sealed, policy_version, policy_sha256) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
@@ -239,6 +245,23 @@ macro_rules! application_store {
                     .map_err(db)?;
                 if done.rows_affected() != 1 {
                     return Err(StoreError::Conflict("row_version".to_owned()));
+                }
+                if change.to == crate::domain::application_state::ApplicationState::Withdrawn {
+                    // A case in the queue ends with the application: its
+                    // history records why, and claim and proposal go.
+                    sqlx::query(CLOSE_CASE_EVENT)
+                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind(now_us)
+                        .bind(&change.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    sqlx::query(CLOSE_CASE)
+                        .bind(now_us)
+                        .bind(&change.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
                 }
                 if let Some(o) = outbox {
                     sqlx::query(super::review::INSERT_OUTBOX)

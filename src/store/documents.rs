@@ -136,6 +136,19 @@ macro_rules! document_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+                // The application row is locked by the update above, so
+                // uploads to one application count one after another here.
+                let (count, used): (i64, i64) = sqlx::query_as(USAGE)
+                    .bind(&d.application_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let (max_count, max_bytes) = insert.limits;
+                if count > i64::from(max_count)
+                    || used > i64::try_from(max_bytes).unwrap_or(i64::MAX)
+                {
+                    return Err(StoreError::Conflict("document_limit".to_owned()));
+                }
                 for (id, bytes) in insert.audit {
                     sqlx::query(ENQUEUE)
                         .bind(id)

@@ -296,8 +296,10 @@ macro_rules! review_store {
                 b.push(" THEN priority - 1 ELSE priority END) AS effective FROM cases WHERE state = 'open'");
                 if let Some(reason) = &f.reason {
                     // Reason codes are snake_case, so a comma-delimited match is exact.
+                    // `_` is a LIKE wildcard: escaped, so the match is exact.
                     b.push(" AND (',' || reason_codes || ',') LIKE ");
-                    b.push_bind(format!("%,{reason},%"));
+                    b.push_bind(format!("%,{},%", reason.replace('_', "\\_")));
+                    b.push(" ESCAPE '\\'");
                 }
                 match &f.assignee {
                     None => {}

@@ -707,6 +707,9 @@ async fn twenty_applicants_an_officer_a_senior_officer_and_an_auditor() {
             .status(),
         403
     );
+    let release = format!("/v1/review/cases/{ali_case}/release");
+    assert_eq!(gw.post(&release, &sam, None).await.status(), 200);
+    assert_eq!(gw.post(&claim(ali_case), &sue, None).await.status(), 200);
     assert_eq!(
         gw.post(&confirm, &sue, Some(json!({"note": "Agreed."})))
             .await

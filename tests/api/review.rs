@@ -242,6 +242,15 @@ async fn a_check_that_cannot_be_done_sends_the_case_to_review_with_that_reason()
         .await;
     let page: Value = res.json().await.unwrap();
     assert_eq!(page["cases"], json!([]));
+    // `_` is a character like any other, not a wildcard.
+    let res = app
+        .get_as(
+            &format!("/v1/review/cases?reason={}", "_".repeat(11)),
+            &olga,
+        )
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["cases"], json!([]));
     let res = app.get_as("/v1/review/cases?assignee=someone", &olga).await;
     assert_problem(res, 422, "validation_failed").await;
 }
@@ -415,14 +424,50 @@ async fn a_high_risk_approval_needs_a_second_different_senior_officer() {
     assert_problem(res, 403, "forbidden").await;
     let res = act(&app, &olga, &confirm, Some(note.clone())).await;
     assert_problem(res, 403, "forbidden").await;
+    // The second senior officer works the case with its claim, like anyone.
+    let res = act(&app, &sue, &confirm, Some(note.clone())).await;
+    assert_problem(res, 409, "case_not_claimed").await;
+    let res = act(
+        &app,
+        &sue,
+        &format!("/v1/review/cases/{case_id}/claim"),
+        None,
+    )
+    .await;
+    assert_problem(res, 409, "case_claimed").await;
+    let res = act(
+        &app,
+        &sam,
+        &format!("/v1/review/cases/{case_id}/release"),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = act(
+        &app,
+        &sue,
+        &format!("/v1/review/cases/{case_id}/claim"),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
     let res = act(&app, &sue, &confirm, Some(note.clone())).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["application_state"], "approved");
     assert_eq!(settled(&app, &dmitry, &id).await["state"], "approved");
-    // Decided cases are closed: a second decision is a conflict.
+    // Decided cases are closed: a second decision is a conflict, and the
+    // record takes no notes after the fact.
     let res = act(&app, &sue, &confirm, Some(note)).await;
     assert_problem(res, 409, "no_pending_approval").await;
+    let res = act(
+        &app,
+        &olga,
+        &format!("/v1/review/cases/{case_id}/notes"),
+        Some(json!({"note": "afterthought"})),
+    )
+    .await;
+    assert_problem(res, 409, "case_closed").await;
 
     // The history holds both officers, and the audit log every step.
     let res = app
@@ -443,6 +488,8 @@ async fn a_high_risk_approval_needs_a_second_different_senior_officer() {
             "released",
             "claimed",
             "proposed",
+            "released",
+            "claimed",
             "confirmed"
         ],
         "{detail}"
@@ -521,6 +568,17 @@ async fn requested_information_comes_back_to_the_queue_with_its_history() {
         "note": "Ask for the passport again, with the MRZ.",
         "items": ["Photograph your passport's data page again so that the two lines at the bottom are readable."]
     });
+    // Items are shown to the applicant: no invisible or bidi characters.
+    let mut hidden = ask.clone();
+    hidden["items"] = json!(["Upload \u{202E}tropssap"]);
+    let res = act(
+        &app,
+        &olga,
+        &format!("/v1/review/cases/{case_id}/decision"),
+        Some(hidden),
+    )
+    .await;
+    assert_problem(res, 422, "validation_failed").await;
     let res = act(
         &app,
         &olga,
@@ -989,4 +1047,77 @@ async fn a_new_list_version_rescreens_approved_customers_and_a_new_match_opens_a
     let res = app.get_as("/v1/review/cases", &sam).await;
     let page: Value = res.json().await.unwrap();
     assert_eq!(page["cases"], json!([]), "{page}");
+}
+
+#[tokio::test]
+async fn a_withdrawal_closes_the_case_and_cancels_a_pending_approval() {
+    let app = gateway(true, |_| {}).await;
+    let mrz = td3(
+        "RUS",
+        "KHOROSHEV<<DMITRY<YURYEVICH",
+        "718237415",
+        "RUS",
+        "930417",
+        'M',
+        "330101",
+    );
+    let (dmitry, id) = submitted(
+        &app,
+        "dmitry",
+        identity("Dmitry Yuryevich", "Khoroshev", "1993-04-17", "RU"),
+        Some(mrz),
+    )
+    .await;
+    assert_eq!(settled(&app, &dmitry, &id).await["state"], "in_review");
+    let sam = app.token("sam", &["senior_officer"]);
+    let case_id = case_of(&app, &sam, &id).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let claim = format!("/v1/review/cases/{case_id}/claim");
+    assert_eq!(act(&app, &sam, &claim, None).await.status(), 200);
+    let approve = json!({"action": "approve", "reason_code": "false_positive_match", "note": "Different person."});
+    let res = act(
+        &app,
+        &sam,
+        &format!("/v1/review/cases/{case_id}/decision"),
+        Some(approve),
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    let res = post(
+        &app,
+        &format!("/v1/applications/{id}/withdraw"),
+        &dmitry,
+        "w-1",
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // Out of the queue, proposal gone, the reason in the history.
+    let res = app.get_as("/v1/review/cases", &sam).await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["cases"], json!([]), "{page}");
+    let res = app
+        .get_as(&format!("/v1/review/cases/{case_id}"), &sam)
+        .await;
+    let detail: Value = res.json().await.unwrap();
+    assert_eq!(detail["case"]["state"], "closed");
+    assert_eq!(detail["case"]["approval_proposed_by"], Value::Null);
+    let last = detail["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "closed_by_withdrawal", "{detail}");
+    let sue = app.token("sue", &["senior_officer"]);
+    let res = act(
+        &app,
+        &sue,
+        &format!("/v1/review/cases/{case_id}/confirm"),
+        Some(json!({"note": "late"})),
+    )
+    .await;
+    assert_problem(res, 409, "no_pending_approval").await;
 }
