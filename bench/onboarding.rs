@@ -157,6 +157,26 @@ async fn run(plan: &Plan, admin: &str) -> String {
         }
     })
     .await;
+    // Where a read's time goes: the HTTP and TLS layers with the gateway's
+    // middleware (`/livez`), plus token verification (`/v1/me`).
+    let livez = load(plan.seconds, {
+        let (client, address) = (client.clone(), pg.address.clone());
+        move || {
+            let (client, address) = (client.clone(), address.clone());
+            async move { matches!(client.get(format!("{address}/livez")).send().await, Ok(r) if r.status() == 200) }
+        }
+    })
+    .await;
+    let me = load(plan.seconds, {
+        let (client, address, token) = (client.clone(), pg.address.clone(), anna.clone());
+        move || {
+            let (client, address, token) = (client.clone(), address.clone(), token.clone());
+            async move {
+                matches!(client.get(format!("{address}/v1/me")).bearer_auth(&token).send().await, Ok(r) if r.status() == 200)
+            }
+        }
+    })
+    .await;
     let pg_onboarding = onboardings(&pg, &client, plan.onboardings).await;
     let peak_rss = pg.status_kib("VmHWM");
     let ca = pg.ca.clone();
@@ -198,6 +218,7 @@ async fn run(plan: &Plan, admin: &str) -> String {
          | audited writes over TLS (consent capture, JWT) vs pgbench one-row insert, req/s | {w:.0} | {ri:.0} | {rw:.2} | ≥ 0.35 |\n\
          | authenticated reads over TLS (get application, JWT, audited PII read) vs pgbench -S, req/s | {r:.0} | {rs:.0} | {rr:.2} | ≥ 0.4 |\n\
          | the same reads vs actix-web hello-world over the same TLS, req/s | {r:.0} | {h:.0} | {rh:.2} | (ceiling) |\n\
+         | diagnosis: `GET /livez` (TLS, HTTP, middleware) / `GET /v1/me` (+ JWT verification), req/s | {lz:.0} / {me:.0} | | | |\n\
          | complete onboardings/s, PostgreSQL ({n} applicants) | {po:.1} | | | |\n\
          | submit → decision, PostgreSQL, p50 / p99 ms | {pp50:.0} / {pp99:.0} | | | |\n\
          | complete onboardings/s, SQLite ({n} applicants) | {so:.1} | | | |\n\
@@ -219,6 +240,8 @@ async fn run(plan: &Plan, admin: &str) -> String {
         rs = raw_select,
         rr = ratio(reads, raw_select),
         h = hello,
+        lz = livez,
+        me = me,
         rh = ratio(reads, hello),
         n = plan.onboardings,
         po = pg_onboarding.0,
