@@ -1121,3 +1121,42 @@ async fn a_withdrawal_closes_the_case_and_cancels_a_pending_approval() {
     .await;
     assert_problem(res, 409, "no_pending_approval").await;
 }
+
+#[tokio::test]
+async fn the_queue_pages_through_every_case_once() {
+    let app = gateway(false, |s| {
+        s.checks.max_attempts = 1;
+    })
+    .await;
+    let mut ids = Vec::new();
+    for (sub, given, family) in [
+        ("anna", "Anna Maria", "Eriksson"),
+        ("bob", "Bob", "Andersson"),
+        ("cecilia", "Cecilia", "Lund"),
+    ] {
+        let (token, id) =
+            submitted(&app, sub, identity(given, family, "1974-08-12", "SE"), None).await;
+        assert_eq!(settled(&app, &token, &id).await["state"], "in_review");
+        ids.push(id);
+    }
+    let olga = app.token("olga", &["officer"]);
+    let mut seen = Vec::new();
+    let mut path = "/v1/review/cases?limit=1".to_owned();
+    for _ in 0..10 {
+        let res = app.get_as(&path, &olga).await;
+        assert_eq!(res.status(), 200);
+        let page: Value = res.json().await.unwrap();
+        for c in page["cases"].as_array().unwrap() {
+            seen.push(c["application_id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/review/cases?limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    seen.sort();
+    ids.sort();
+    assert_eq!(seen, ids, "every case once, in pages of one");
+    let res = app.get_as("/v1/review/cases?cursor=1.2.3", &olga).await;
+    assert_problem(res, 422, "validation_failed").await;
+}

@@ -209,18 +209,22 @@ pub async fn list_cases(
         Some("none") => Some(None),
         Some(_) => return Err(bad_query("assignee", "`me` or `none`")),
     };
-    let after = match &query.cursor {
-        None => None,
+    // The cursor carries the time the first page was read, so every page
+    // orders overdue cases the same way (a case turning overdue between
+    // pages is neither skipped nor shown twice).
+    let (after, now) = match &query.cursor {
+        None => (None, state.review.now()),
         Some(c) => {
-            let mut parts = c.splitn(3, '.');
+            let mut parts = c.splitn(4, '.');
             let parsed = (|| {
+                let at: i64 = parts.next()?.parse().ok()?;
                 let p: i64 = parts.next()?.parse().ok()?;
                 let due: i64 = parts.next()?.parse().ok()?;
                 let id = parts.next()?;
                 uuid::Uuid::parse_str(id).ok()?;
-                Some((p, due, id.to_owned()))
+                Some((Some((p, due, id.to_owned())), at))
             })();
-            Some(parsed.ok_or_else(|| bad_query("cursor", "use next_cursor as given"))?)
+            parsed.ok_or_else(|| bad_query("cursor", "use next_cursor as given"))?
         }
     };
     let cases = state
@@ -231,13 +235,12 @@ pub async fn list_cases(
                 reason: query.reason.clone(),
                 assignee,
                 overdue: query.overdue,
-                now_us: 0,
+                now_us: now,
                 after,
                 limit: limit + 1,
             },
         )
         .await?;
-    let now = now_us();
     let more = cases.len() > limit as usize;
     let page: Vec<&CaseRecord> = cases.iter().take(limit as usize).collect();
     let next_cursor = if more {
@@ -247,7 +250,7 @@ pub async fn list_cases(
             } else {
                 c.priority
             };
-            format!("{effective}.{}.{}", c.sla_due_us, c.id)
+            format!("{now}.{effective}.{}.{}", c.sla_due_us, c.id)
         })
     } else {
         None
