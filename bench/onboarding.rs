@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench --bench onboarding            # full run (~2 minutes), writes BENCHMARKS.md
 //! BENCH_SMOKE=1 cargo bench --bench onboarding   # seconds; CI runs this so it cannot rot
+//! BENCH_ONLY=requests cargo bench --bench onboarding  # the request rows only, printed
 //! ```
 //!
 //! It starts the release binary as an operator would (`kyc-gateway serve
@@ -49,6 +50,10 @@ const CONCURRENCY: usize = 16;
 
 struct Plan {
     smoke: bool,
+    /// `BENCH_ONLY=requests`: only the gateway's request rows on PostgreSQL,
+    /// for quick comparisons while working on the request path; nothing is
+    /// written to `BENCHMARKS.md`.
+    requests_only: bool,
     seconds: u64,
     onboardings: usize,
 }
@@ -57,6 +62,7 @@ fn main() {
     let smoke = std::env::var_os("BENCH_SMOKE").is_some();
     let plan = Plan {
         smoke,
+        requests_only: std::env::var("BENCH_ONLY").is_ok_and(|v| v == "requests"),
         seconds: if smoke { 1 } else { 10 },
         onboardings: if smoke { 4 } else { 60 },
     };
@@ -65,6 +71,9 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let report = rt.block_on(run(&plan, &admin));
     println!("\n{report}");
+    if plan.requests_only {
+        return;
+    }
     let out = if plan.smoke {
         PathBuf::from(std::env::var("CARGO_TARGET_TMPDIR").unwrap_or_else(|_| "/tmp".into()))
             .join("BENCHMARKS.smoke.md")
@@ -86,8 +95,18 @@ async fn run(plan: &Plan, admin: &str) -> String {
     let idle_rss = pg.status_kib("VmRSS");
     pg.reset_peak_rss();
     let client = client_for(&pg.ca);
-    let anna = pg.token("bench-anna", "applicant");
-    let app_id = create_application(&client, &pg.address, &anna, "Anna Maria", "Eriksson").await;
+    // One applicant and application per concurrent client, as in a bank:
+    // many applicants, each at their own application (a single shared
+    // application would measure row-lock contention no real load has).
+    let mut applicants = Vec::with_capacity(CONCURRENCY);
+    for i in 0..CONCURRENCY {
+        let token = pg.token(&format!("bench-load-{i}"), "applicant");
+        let given = format!("Anna{}", letters(i));
+        let id = create_application(&client, &pg.address, &token, &given, "Eriksson").await;
+        applicants.push((token, id));
+    }
+    let (anna, app_id) = applicants[0].clone();
+    let applicants = Arc::new(applicants);
     let texts: Value = client
         .get(format!(
             "{}/v1/applications/{app_id}/consent-texts",
@@ -108,21 +127,15 @@ async fn run(plan: &Plan, admin: &str) -> String {
         .collect();
     let consent_body = json!({"channel": "web", "decisions": decisions});
     let writes = load(plan.seconds, {
-        let (client, address, token, id, body) = (
+        let (client, address, applicants, body) = (
             client.clone(),
             pg.address.clone(),
-            anna.clone(),
-            app_id.clone(),
+            Arc::clone(&applicants),
             consent_body.clone(),
         );
-        move || {
-            let (client, address, token, id, body) = (
-                client.clone(),
-                address.clone(),
-                token.clone(),
-                id.clone(),
-                body.clone(),
-            );
+        move |i| {
+            let (client, address, body) = (client.clone(), address.clone(), body.clone());
+            let (token, id) = applicants[i].clone();
             async move {
                 let res = client
                     .post(format!("{address}/v1/applications/{id}/consents"))
@@ -137,15 +150,11 @@ async fn run(plan: &Plan, admin: &str) -> String {
     })
     .await;
     let reads = load(plan.seconds, {
-        let (client, address, token, id) = (
-            client.clone(),
-            pg.address.clone(),
-            anna.clone(),
-            app_id.clone(),
-        );
-        move || {
-            let (client, address, token, id) =
-                (client.clone(), address.clone(), token.clone(), id.clone());
+        let (client, address, applicants) =
+            (client.clone(), pg.address.clone(), Arc::clone(&applicants));
+        move |i| {
+            let (client, address) = (client.clone(), address.clone());
+            let (token, id) = applicants[i].clone();
             async move {
                 let res = client
                     .get(format!("{address}/v1/applications/{id}"))
@@ -161,7 +170,7 @@ async fn run(plan: &Plan, admin: &str) -> String {
     // middleware (`/livez`), plus token verification (`/v1/me`).
     let livez = load(plan.seconds, {
         let (client, address) = (client.clone(), pg.address.clone());
-        move || {
+        move |_| {
             let (client, address) = (client.clone(), address.clone());
             async move { matches!(client.get(format!("{address}/livez")).send().await, Ok(r) if r.status() == 200) }
         }
@@ -169,7 +178,7 @@ async fn run(plan: &Plan, admin: &str) -> String {
     .await;
     let me = load(plan.seconds, {
         let (client, address, token) = (client.clone(), pg.address.clone(), anna.clone());
-        move || {
+        move |_| {
             let (client, address, token) = (client.clone(), address.clone(), token.clone());
             async move {
                 matches!(client.get(format!("{address}/v1/me")).bearer_auth(&token).send().await, Ok(r) if r.status() == 200)
@@ -177,6 +186,14 @@ async fn run(plan: &Plan, admin: &str) -> String {
         }
     })
     .await;
+    if plan.requests_only {
+        drop(pg);
+        drop_database(admin, &db_name).await;
+        return format!(
+            "PostgreSQL gateway only (BENCH_ONLY=requests), req/s: writes {writes:.0}, reads {reads:.0}, \
+             /livez {livez:.0}, /v1/me {me:.0}\n"
+        );
+    }
     let pg_onboarding = onboardings(&pg, &client, plan.onboardings).await;
     let peak_rss = pg.status_kib("VmHWM");
     let ca = pg.ca.clone();
@@ -255,10 +272,11 @@ async fn run(plan: &Plan, admin: &str) -> String {
     )
 }
 
-/// Runs `CONCURRENCY` loops of `request` for `seconds`; successes per second.
+/// Runs `CONCURRENCY` loops of `request` (given the loop's number) for
+/// `seconds`; successes per second.
 async fn load<F, Fut>(seconds: u64, request: F) -> f64
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
     let request = Arc::new(request);
@@ -266,11 +284,11 @@ where
     let end = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let tasks: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
+        .map(|i| {
             let (request, ok) = (Arc::clone(&request), Arc::clone(&ok));
             tokio::spawn(async move {
                 while Instant::now() < end {
-                    if request().await {
+                    if request(i).await {
                         ok.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -537,6 +555,7 @@ async fn hello_world(ca: &Path, cert: &Path, key: &Path, seconds: u64) -> f64 {
         actix_web::App::new().route("/hello", actix_web::web::get().to(|| async { "hello" }))
     })
     .workers(2)
+    .tcp_nodelay(true) // as the gateway
     .listen_rustls_0_23(listener, tls)
     .unwrap()
     .run();
@@ -544,7 +563,7 @@ async fn hello_world(ca: &Path, cert: &Path, key: &Path, seconds: u64) -> f64 {
     tokio::spawn(server);
     let client = client_for(ca);
     let address = format!("https://127.0.0.1:{port}");
-    let rate = load(seconds, move || {
+    let rate = load(seconds, move |_| {
         let (client, address) = (client.clone(), address.clone());
         async move { matches!(client.get(format!("{address}/hello")).send().await, Ok(r) if r.status() == 200) }
     })

@@ -35,6 +35,61 @@ pub struct AuditLog {
     pseudonyms: Pseudonymizer,
     clock: Arc<dyn Clock>,
     wake: Arc<tokio::sync::Notify>,
+    group: Arc<GroupCommit>,
+}
+
+/// Group commit, the classic database technique: [`AuditLog::record`] calls
+/// that arrive while a write is in flight are written together, in the next
+/// transaction. Each caller still returns only once its own events are
+/// committed, so nothing is acknowledged that is not durable; under load a
+/// hundred audited reads of personal data cost one transaction, not a
+/// hundred.
+#[derive(Default)]
+struct GroupCommit {
+    state: std::sync::Mutex<Pending>,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// Whether a writer task is running (it drains `waiting` before it ends).
+    writing: bool,
+    waiting: Vec<Waiter>,
+}
+
+struct Waiter {
+    rows: Vec<(String, Vec<u8>)>,
+    done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// At most this many callers' events go into one transaction.
+const GROUP_MAX: usize = 256;
+
+impl GroupCommit {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Ends the writer's turn however the task ends (a panic or a runtime shut
+/// down included): the next caller starts a new writer, and callers left
+/// waiting get an error instead of waiting for ever.
+struct WriterTurn {
+    group: Arc<GroupCommit>,
+    /// Cleared when the writer ends normally (it has handed over the turn
+    /// under the lock already).
+    unfinished: bool,
+}
+
+impl Drop for WriterTurn {
+    fn drop(&mut self) {
+        if self.unfinished {
+            let mut pending = self.group.lock();
+            pending.writing = false;
+            pending.waiting.clear();
+        }
+    }
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -66,6 +121,7 @@ impl AuditLog {
             pseudonyms,
             clock,
             wake: Arc::new(tokio::sync::Notify::new()),
+            group: Arc::new(GroupCommit::default()),
         }
     }
 
@@ -190,15 +246,37 @@ impl AuditLog {
         }
     }
 
-    /// Records events on their own (one transaction, all or none). Use cases
-    /// that change state record through their store method instead, in the
-    /// same transaction as the change.
+    /// Records events on their own (all or none, committed when this
+    /// returns), in one transaction with other callers' events if they come
+    /// at the same time (see [`GroupCommit`]). Use cases that change state
+    /// record through their store method instead, in the same transaction as
+    /// the change.
     pub async fn record(&self, events: &[AuditEvent]) -> Result<(), AuditError> {
-        let encoded = encode_all(events)?;
-        self.store
-            .audit_enqueue(&encoded, self.clock.now().timestamp_micros())
-            .await?;
-        self.wake.notify_one();
+        let rows = encode_all(events)?;
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let start_writer = {
+            let mut pending = self.group.lock();
+            pending.waiting.push(Waiter { rows, done });
+            !std::mem::replace(&mut pending.writing, true)
+        };
+        if start_writer {
+            // A task of its own, so a caller that goes away (a client that
+            // disconnects) cannot strand the others' events.
+            tokio::spawn(write_groups(
+                Arc::clone(&self.store),
+                Arc::clone(&self.clock),
+                Arc::clone(&self.wake),
+                WriterTurn {
+                    group: Arc::clone(&self.group),
+                    unfinished: true,
+                },
+            ));
+        }
+        committed.await.map_err(|_| {
+            AuditError::Store(StoreError::Other(
+                "the audit writer stopped before the events were committed".to_owned(),
+            ))
+        })??;
         Ok(())
     }
 
@@ -282,6 +360,55 @@ impl AuditLog {
             return Err(AuditError::Proof(format!("no checkpoint of size {size}")));
         }
         Ok(())
+    }
+}
+
+/// The writer task of [`GroupCommit`]: writes what is waiting, one
+/// transaction per group, until nothing is. When a group's transaction fails
+/// its callers are written one by one, so one caller's failure is not
+/// another's.
+async fn write_groups(
+    store: Arc<dyn AuditStore>,
+    clock: Arc<dyn Clock>,
+    wake: Arc<tokio::sync::Notify>,
+    mut turn: WriterTurn,
+) {
+    loop {
+        let group: Vec<Waiter> = {
+            let mut pending = turn.group.lock();
+            if pending.waiting.is_empty() {
+                pending.writing = false;
+                turn.unfinished = false;
+                return;
+            }
+            let n = pending.waiting.len().min(GROUP_MAX);
+            pending.waiting.drain(..n).collect()
+        };
+        let now_us = clock.now().timestamp_micros();
+        let rows: Vec<(String, Vec<u8>)> =
+            group.iter().flat_map(|w| w.rows.iter().cloned()).collect();
+        match store.audit_enqueue(&rows, now_us).await {
+            Ok(()) => {
+                wake.notify_one();
+                for waiter in group {
+                    let _ = waiter.done.send(Ok(()));
+                }
+            }
+            Err(error) if group.len() == 1 => {
+                if let Some(waiter) = group.into_iter().next() {
+                    let _ = waiter.done.send(Err(error));
+                }
+            }
+            Err(_) => {
+                for waiter in group {
+                    let result = store.audit_enqueue(&waiter.rows, now_us).await;
+                    if result.is_ok() {
+                        wake.notify_one();
+                    }
+                    let _ = waiter.done.send(result);
+                }
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row};
 
+use super::audit::QueueAudit;
 use super::{PostgresStore, SqliteStore, StoreError};
 use crate::crypto::envelope::WrappedKey;
 use crate::onboarding::{
@@ -45,7 +46,6 @@ const IDEM_GET: &str = "SELECT request_sha256, status, response FROM idempotency
 const IDEM_PUT: &str = "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, status, response, created_us) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 const IDEM_PURGE: &str = "DELETE FROM idempotency_keys WHERE created_us < $1";
-const ENQUEUE: &str = "INSERT INTO audit_queue (event_id, entry, enqueued_us) VALUES ($1, $2, $3)";
 
 fn app_from(row: &impl RowLike) -> Result<ApplicationRecord, StoreError> {
     let state: String = row.text(5)?;
@@ -120,15 +120,7 @@ row_like!(sqlx::sqlite::SqliteRow);
 /// Writes the audit rows and the idempotency record inside `$tx`.
 macro_rules! side_effects {
     ($tx:expr, $audit:expr, $idem:expr, $now:expr) => {{
-        for (id, bytes) in $audit {
-            sqlx::query(ENQUEUE)
-                .bind(id)
-                .bind(bytes)
-                .bind($now)
-                .execute(&mut *$tx)
-                .await
-                .map_err(db)?;
-        }
+        $tx.queue_audit($audit, $now).await?;
         if let Some(i) = $idem {
             sqlx::query(IDEM_PUT)
                 .bind(&i.scope)
@@ -355,29 +347,7 @@ macro_rules! application_store {
                 audit: &AuditRows,
                 idem: Option<&IdempotencyWrite>,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool().begin().await.map_err(db)?;
-                let mut now = 0;
-                for r in records {
-                    now = r.recorded_us;
-                    sqlx::query(INSERT_CONSENT)
-                        .bind(&r.id)
-                        .bind(&r.application_id)
-                        .bind(&r.purpose)
-                        .bind(r.granted)
-                        .bind(&r.text_version)
-                        .bind(&r.text_sha256)
-                        .bind(&r.locale)
-                        .bind(&r.channel)
-                        .bind(r.recorded_us)
-                        .bind(&r.client_sealed)
-                        .bind(&r.policy_version)
-                        .bind(&r.policy_sha256)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
-                side_effects!(tx, audit, idem, now);
-                tx.commit().await.map_err(db)
+                self.insert_consents(records, audit, idem).await
             }
 
             async fn consent_list(&self, application_id: &str) -> Result<Vec<ConsentRecord>, StoreError> {
@@ -397,3 +367,102 @@ macro_rules! application_store {
 // SQLite too); only the pool and row types differ.
 application_store!(PostgresStore, sqlx::Postgres);
 application_store!(SqliteStore, sqlx::Sqlite);
+
+/// PostgreSQL: the consent records, their audit entries and the idempotency
+/// record in one statement (data-modifying `WITH` clauses over `UNNEST`ed
+/// arrays). A single statement is atomic on its own and costs one round trip
+/// to the server instead of one per row plus `BEGIN` and `COMMIT`; consent
+/// capture is on every applicant's path.
+const INSERT_CONSENTS_PG: &str = "WITH consents AS (INSERT INTO consent_records (id, application_id, purpose, \
+     granted, text_version, text_sha256, locale, channel, recorded_us, client_sealed, policy_version, policy_sha256) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[], \
+     $8::text[], $9::bigint[], $10::bytea[], $11::text[], $12::text[])), \
+     queued AS (INSERT INTO audit_queue (event_id, entry, enqueued_us) \
+     SELECT id, entry, $13 FROM UNNEST($14::text[], $15::bytea[]) AS t (id, entry)) \
+     INSERT INTO idempotency_keys (scope, idem_key, request_sha256, status, response, created_us) \
+     SELECT $16, $17, $18, $19, $20, $13 WHERE $16::text IS NOT NULL";
+
+impl PostgresStore {
+    async fn insert_consents(
+        &self,
+        records: &[ConsentRecord],
+        audit: &AuditRows,
+        idem: Option<&IdempotencyWrite>,
+    ) -> Result<(), StoreError> {
+        let now = records.last().map_or(0, |r| r.recorded_us);
+        let col = |f: fn(&ConsentRecord) -> &str| records.iter().map(f).collect::<Vec<&str>>();
+        sqlx::query(INSERT_CONSENTS_PG)
+            .bind(col(|r| &r.id))
+            .bind(col(|r| &r.application_id))
+            .bind(col(|r| &r.purpose))
+            .bind(records.iter().map(|r| r.granted).collect::<Vec<bool>>())
+            .bind(col(|r| &r.text_version))
+            .bind(col(|r| &r.text_sha256))
+            .bind(col(|r| &r.locale))
+            .bind(col(|r| &r.channel))
+            .bind(records.iter().map(|r| r.recorded_us).collect::<Vec<i64>>())
+            .bind(
+                records
+                    .iter()
+                    .map(|r| r.client_sealed.as_slice())
+                    .collect::<Vec<&[u8]>>(),
+            )
+            .bind(col(|r| &r.policy_version))
+            .bind(col(|r| &r.policy_sha256))
+            .bind(now)
+            .bind(
+                audit
+                    .iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<&str>>(),
+            )
+            .bind(
+                audit
+                    .iter()
+                    .map(|(_, b)| b.as_slice())
+                    .collect::<Vec<&[u8]>>(),
+            )
+            .bind(idem.map(|i| i.scope.as_str()))
+            .bind(idem.map(|i| i.key.as_str()))
+            .bind(idem.map(|i| i.request_sha256.as_str()))
+            .bind(idem.map(|i| i32::from(i.status)))
+            .bind(idem.map(|i| i.response.as_slice()))
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    async fn insert_consents(
+        &self,
+        records: &[ConsentRecord],
+        audit: &AuditRows,
+        idem: Option<&IdempotencyWrite>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        let mut now = 0;
+        for r in records {
+            now = r.recorded_us;
+            sqlx::query(INSERT_CONSENT)
+                .bind(&r.id)
+                .bind(&r.application_id)
+                .bind(&r.purpose)
+                .bind(r.granted)
+                .bind(&r.text_version)
+                .bind(&r.text_sha256)
+                .bind(&r.locale)
+                .bind(&r.channel)
+                .bind(r.recorded_us)
+                .bind(&r.client_sealed)
+                .bind(&r.policy_version)
+                .bind(&r.policy_sha256)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        side_effects!(tx, audit, idem, now);
+        tx.commit().await.map_err(db)
+    }
+}

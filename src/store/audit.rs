@@ -13,6 +13,69 @@ use crate::audit::{AuditQuery, AuditStore, Seal, Sign, StoredCheckpoint, StoredE
 /// Advisory lock key of the sequencer election ("kyc_audt").
 const SEQUENCER_LOCK: i64 = 0x6b79_635f_6175_6474;
 
+/// Queues audit entries inside the caller's transaction, so an entry is
+/// written exactly when the change it records is. Every store method that
+/// records events goes through this.
+#[async_trait]
+pub(crate) trait QueueAudit {
+    /// Inserts `entries` (event id, canonical bytes) into `audit_queue`.
+    async fn queue_audit(
+        &mut self,
+        entries: &[(String, Vec<u8>)],
+        now_us: i64,
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl QueueAudit for sqlx::PgConnection {
+    /// One statement for the whole batch (`UNNEST` over arrays): every
+    /// statement is a round trip to the server, and requests that record
+    /// several events would otherwise pay one each.
+    async fn queue_audit(
+        &mut self,
+        entries: &[(String, Vec<u8>)],
+        now_us: i64,
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = entries.iter().map(|(id, _)| id.as_str()).collect();
+        let bytes: Vec<&[u8]> = entries.iter().map(|(_, b)| b.as_slice()).collect();
+        sqlx::query(
+            "INSERT INTO audit_queue (event_id, entry, enqueued_us) \
+             SELECT id, entry, $3 FROM UNNEST($1::text[], $2::bytea[]) AS t (id, entry)",
+        )
+        .bind(&ids)
+        .bind(&bytes)
+        .bind(now_us)
+        .execute(&mut *self)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl QueueAudit for sqlx::SqliteConnection {
+    /// Row by row: SQLite runs in-process, a statement costs no round trip.
+    async fn queue_audit(
+        &mut self,
+        entries: &[(String, Vec<u8>)],
+        now_us: i64,
+    ) -> Result<(), StoreError> {
+        for (id, bytes) in entries {
+            sqlx::query(ENQUEUE)
+                .bind(id)
+                .bind(bytes)
+                .bind(now_us)
+                .execute(&mut *self)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+}
+
 fn db(e: sqlx::Error) -> StoreError {
     StoreError::from_sqlx(e)
 }
@@ -324,24 +387,6 @@ macro_rules! audit_store {
                 )
             }
 
-        async fn audit_enqueue(
-            &self,
-            entries: &[(String, Vec<u8>)],
-            now_us: i64,
-        ) -> Result<(), StoreError> {
-            let mut tx = self.pool().begin().await.map_err(db)?;
-            for (id, bytes) in entries {
-                sqlx::query(ENQUEUE)
-                    .bind(id)
-                    .bind(bytes)
-                    .bind(now_us)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            }
-            tx.commit().await.map_err(db)
-        }
-
         async fn audit_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
             let row: Option<(i64, i64, Vec<u8>, String)> = sqlx::query_as(LATEST_CHECKPOINT)
                 .fetch_optional(self.pool())
@@ -423,6 +468,16 @@ macro_rules! audit_store {
 }
 
 audit_store!(PostgresStore, sqlx::Postgres, {
+    async fn audit_enqueue(
+        &self,
+        entries: &[(String, Vec<u8>)],
+        now_us: i64,
+    ) -> Result<(), StoreError> {
+        // One statement, atomic on its own: no BEGIN and COMMIT round trips.
+        let mut conn = self.pool().acquire().await.map_err(db)?;
+        conn.queue_audit(entries, now_us).await
+    }
+
     async fn audit_sequence(&self, limit: u32, seal: Seal<'_>) -> Result<Option<u64>, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         // One sequencer among all replicas.
@@ -450,6 +505,16 @@ audit_store!(PostgresStore, sqlx::Postgres, {
 });
 
 audit_store!(SqliteStore, sqlx::Sqlite, {
+    async fn audit_enqueue(
+        &self,
+        entries: &[(String, Vec<u8>)],
+        now_us: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        tx.queue_audit(entries, now_us).await?;
+        tx.commit().await.map_err(db)
+    }
+
     async fn audit_sequence(&self, limit: u32, seal: Seal<'_>) -> Result<Option<u64>, StoreError> {
         // BEGIN IMMEDIATE takes the write lock first, so a concurrent
         // sequencer waits instead of failing on lock upgrade.

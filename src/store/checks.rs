@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::audit::QueueAudit;
 use super::{PostgresStore, SqliteStore, StoreError};
 use crate::checks::pipeline::{CheckCompletion, CheckRecord, CheckStore};
 use crate::domain::check::{CheckKind, CheckState};
@@ -17,7 +18,6 @@ const COLUMNS: &str = "id, application_id, round, kind, provider, state, reason_
      policy_version, created_us, completed_us";
 const COMPLETE: &str = "UPDATE checks SET state = $1, reason_codes = $2, evidence_sealed = $3, completed_us = $4 \
      WHERE id = $5 AND state = 'pending'";
-const ENQUEUE: &str = "INSERT INTO audit_queue (event_id, entry, enqueued_us) VALUES ($1, $2, $3)";
 
 macro_rules! check_from {
     ($row:expr) => {{
@@ -99,15 +99,7 @@ macro_rules! check_store {
                     tx.rollback().await.map_err(db)?;
                     return Ok(false);
                 }
-                for (id, bytes) in done.audit {
-                    sqlx::query(ENQUEUE)
-                        .bind(id)
-                        .bind(bytes)
-                        .bind(done.now_us)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
+                tx.queue_audit(&done.audit, done.now_us).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(true)
             }

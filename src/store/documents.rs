@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row};
 
+use super::audit::QueueAudit;
 use super::{PostgresStore, SqliteStore, StoreError};
 use crate::crypto::envelope::WrappedKey;
 use crate::documents::content::ContentType;
@@ -31,7 +32,6 @@ const TOUCH_APPLICATION: &str = "UPDATE applications SET updated_us = $1, row_ve
 const SUPERSEDE: &str = "UPDATE documents SET superseded_by = $1, superseded_us = $2 \
      WHERE id = $3 AND superseded_by IS NULL";
 const USAGE: &str = "SELECT COUNT(*), CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM documents WHERE application_id = $1";
-const ENQUEUE: &str = "INSERT INTO audit_queue (event_id, entry, enqueued_us) VALUES ($1, $2, $3)";
 const IDEM_PUT: &str = "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, status, response, created_us) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 
@@ -149,15 +149,7 @@ macro_rules! document_store {
                 {
                     return Err(StoreError::Conflict("document_limit".to_owned()));
                 }
-                for (id, bytes) in insert.audit {
-                    sqlx::query(ENQUEUE)
-                        .bind(id)
-                        .bind(bytes)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
+                tx.queue_audit(&insert.audit, now).await?;
                 if let Some(i) = insert.idem {
                     sqlx::query(IDEM_PUT)
                         .bind(&i.scope)

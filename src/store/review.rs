@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::audit::QueueAudit;
 use super::{PostgresStore, SqliteStore, StoreError};
 use crate::onboarding::{ApplicationRecord, ApplicationStore};
 use crate::review::handoff::{OutboxRecord, OutboxStore, OutboxUpdate};
@@ -45,7 +46,6 @@ const DECISION_COLUMNS: &str = "id, application_id, round, outcome, reason_codes
      policy_version, policy_sha256, inputs_sha256, request_items, created_us";
 const INSERT_RESCREENING: &str = "INSERT INTO rescreenings (id, application_id, lists_sha256, matched_entries, \
      new_matches, evidence_sealed, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const ENQUEUE: &str = "INSERT INTO audit_queue (event_id, entry, enqueued_us) VALUES ($1, $2, $3)";
 const IDEM_PUT: &str = "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, status, response, created_us) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 
@@ -234,15 +234,7 @@ macro_rules! review_store {
                         .await
                         .map_err(db)?;
                 }
-                for (id, bytes) in w.audit {
-                    sqlx::query(ENQUEUE)
-                        .bind(id)
-                        .bind(bytes)
-                        .bind(now_us)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
+                tx.queue_audit(&w.audit, now_us).await?;
                 if let Some(i) = w.idem {
                     sqlx::query(IDEM_PUT)
                         .bind(&i.scope)
@@ -440,15 +432,7 @@ macro_rules! review_store {
                     .await
                     .map_err(db)?;
                 if done.rows_affected() == 1 {
-                    for (id, bytes) in audit {
-                        sqlx::query(ENQUEUE)
-                            .bind(id)
-                            .bind(bytes)
-                            .bind(o.created_us)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
-                    }
+                    tx.queue_audit(&audit, o.created_us).await?;
                 }
                 tx.commit().await.map_err(db)
             }
@@ -640,15 +624,7 @@ macro_rules! outbox_store {
                     tx.rollback().await.map_err(db)?;
                     return Ok(false);
                 }
-                for (id, bytes) in u.audit {
-                    sqlx::query(ENQUEUE)
-                        .bind(id)
-                        .bind(bytes)
-                        .bind(u.next_attempt_us)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
+                tx.queue_audit(&u.audit, u.next_attempt_us).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(true)
             }
@@ -704,15 +680,7 @@ macro_rules! outbox_store {
                     tx.rollback().await.map_err(db)?;
                     return Ok(false);
                 }
-                for (eid, bytes) in audit {
-                    sqlx::query(ENQUEUE)
-                        .bind(eid)
-                        .bind(bytes)
-                        .bind(now_us)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
+                tx.queue_audit(&audit, now_us).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(true)
             }

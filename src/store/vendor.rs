@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
+use super::audit::QueueAudit;
 use super::{PostgresStore, SqliteStore, StoreError};
 use crate::checks::vendor::{VendorCheckRow, VendorStore};
 use crate::onboarding::AuditRows;
@@ -33,7 +34,6 @@ const SPENT: &str = "SELECT billable_calls FROM vendor_spend WHERE day = $1";
 const EVENT_SEEN: &str = "SELECT 1 FROM vendor_webhook_events WHERE event_id = $1";
 const EVENT_RECORD: &str = "INSERT INTO vendor_webhook_events (event_id, received_us, outcome) \
      VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING";
-const ENQUEUE: &str = "INSERT INTO audit_queue (event_id, entry, enqueued_us) VALUES ($1, $2, $3)";
 
 macro_rules! row_from {
     ($row:expr) => {{
@@ -134,15 +134,7 @@ macro_rules! vendor_store {
                     tx.rollback().await.map_err(db)?;
                     return Ok(false);
                 }
-                for (id, bytes) in audit {
-                    sqlx::query(ENQUEUE)
-                        .bind(id)
-                        .bind(bytes)
-                        .bind(now_us)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
+                tx.queue_audit(&audit, now_us).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(true)
             }

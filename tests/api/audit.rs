@@ -130,6 +130,31 @@ async fn a_failed_transaction_leaves_no_entry_and_a_committed_one_always_has_it(
 }
 
 #[tokio::test]
+async fn callers_recording_at_once_share_a_transaction_and_one_callers_failure_is_not_anothers() {
+    let f = fixture().await;
+    let taken = event(&f.log, "test.taken");
+    f.log.record(std::slice::from_ref(&taken)).await.unwrap();
+    // Forty callers at once (their futures polled together, so they land in
+    // one group); one of them repeats an event id that is already queued.
+    let events: Vec<_> = (0..40).map(|_| event(&f.log, "test.group")).collect();
+    let calls = events.iter().enumerate().map(|(i, e)| {
+        let log = Arc::clone(&f.log);
+        let e = if i == 17 { taken.clone() } else { e.clone() };
+        async move { log.record(&[e]).await }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!(result.is_ok(), i != 17, "caller {i}: {result:?}");
+    }
+    assert_eq!(f.store.audit_queue_len().await.unwrap(), 40);
+    drain(&f).await;
+    for (i, e) in events.iter().enumerate() {
+        let index = f.store.audit_index_of(&e.event_id).await.unwrap();
+        assert_eq!(index.is_some(), i != 17, "event {i}");
+    }
+}
+
+#[tokio::test]
 async fn concurrent_writers_crashing_and_competing_sequencers_lose_and_duplicate_nothing() {
     let f = fixture().await;
     const WRITERS: usize = 8;

@@ -319,4 +319,29 @@ impl TestApp {
             .await
             .expect("request")
     }
+
+    /// The audit events `GET /v1/audit/events?{query}` lists, once `done`
+    /// holds for them: entries are listed after the sequencer has placed
+    /// them in the tree, shortly after the request that recorded them.
+    pub async fn audit_events_until(
+        &self,
+        token: &str,
+        query: &str,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let mut events = Vec::new();
+        for _ in 0..100 {
+            let res = self
+                .get_as(&format!("/v1/audit/events?{query}"), token)
+                .await;
+            assert_eq!(res.status(), 200);
+            let page: serde_json::Value = res.json().await.expect("json");
+            events = page["events"].as_array().cloned().unwrap_or_default();
+            if done(&events) {
+                return events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the audit events for `{query}` never became what was expected: {events:?}");
+    }
 }

@@ -80,20 +80,8 @@ async fn found(app: &TestApp, name: &str) -> Vec<String> {
 /// Polls the auditor listing until `action` shows up; returns the events.
 async fn audited(app: &TestApp, action: &str) -> Vec<Value> {
     let auditor = app.token("audrey", &["auditor"]);
-    for _ in 0..100 {
-        let page: Value = app
-            .get_as(&format!("/v1/audit/events?action={action}"), &auditor)
-            .await
-            .json()
-            .await
-            .unwrap();
-        let events = page["events"].as_array().cloned().unwrap_or_default();
-        if !events.is_empty() {
-            return events;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no `{action}` event was ever listed");
+    app.audit_events_until(&auditor, &format!("action={action}"), |e| !e.is_empty())
+        .await
 }
 
 #[tokio::test]
@@ -345,10 +333,16 @@ async fn a_truncated_list_is_refused_and_the_active_version_stays() {
     assert_eq!(last["issues"][0]["line"], 17);
     assert_eq!(body["lists"][0]["active"], before);
 
-    let events = audited(&app, "sanctions.reload").await;
+    let is_admin = |e: &Value| e["entry"]["target"]["id"] == "admin";
+    let auditor = app.token("audrey", &["auditor"]);
+    let events = app
+        .audit_events_until(&auditor, "action=sanctions.reload", |events| {
+            events.iter().any(is_admin)
+        })
+        .await;
     let admin_reload = events
         .iter()
-        .find(|e| e["entry"]["target"]["id"] == "admin")
+        .find(|e| is_admin(e))
         .expect("the admin reload is audited");
     assert_eq!(admin_reload["entry"]["outcome"]["result"], "failure");
     assert_eq!(
