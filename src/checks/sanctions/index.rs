@@ -29,13 +29,14 @@ pub struct NameRef {
     pub name: u32,
 }
 
-/// One indexed name.
+/// One indexed name. Its prepared form is kept only packed (see
+/// [`Index::packed`]): tens of thousands of names stay in memory while a list
+/// version is active, and the rare candidate that needs the full form (the
+/// evidence of a match) prepares its name again.
 #[derive(Debug, Clone)]
 pub struct IndexedName {
     /// Where it comes from.
     pub at: NameRef,
-    /// The prepared name.
-    pub prepared: PreparedName,
 }
 
 /// The immutable candidate index over a set of list versions.
@@ -96,35 +97,43 @@ impl Index {
                         entry: u32::try_from(ei).unwrap_or(u32::MAX),
                         name: u32::try_from(ni).unwrap_or(u32::MAX),
                     };
+                    let id = u32::try_from(idx.names.len()).unwrap_or(u32::MAX);
                     idx.packed.push(&prepared);
                     idx.kinds.push(entry.entity_type);
-                    idx.names.push(IndexedName { at, prepared });
+                    idx.names.push(IndexedName { at });
+                    let core = &prepared.core;
+                    for t in core {
+                        post(&mut idx.tokens, t.text.clone(), id);
+                        if t.skel.len() >= 2 && t.class == TokenClass::Name {
+                            post(&mut idx.skeletons, t.skel.clone(), id);
+                        }
+                        for g in trigrams(&t.text) {
+                            post(&mut idx.trigrams, g, id);
+                        }
+                    }
+                    for w in core.windows(2) {
+                        if let [a, b] = w {
+                            post(
+                                &mut idx.tokens,
+                                format!("{}{}", a.text, b.text).into_boxed_str(),
+                                id,
+                            );
+                        }
+                    }
                 }
             }
         }
         idx.packed.finish();
-        for (id, n) in idx.names.iter().enumerate() {
-            let id = u32::try_from(id).unwrap_or(u32::MAX);
-            let core = &n.prepared.core;
-            for t in core {
-                post(&mut idx.tokens, t.text.clone(), id);
-                if t.skel.len() >= 2 && t.class == TokenClass::Name {
-                    post(&mut idx.skeletons, t.skel.clone(), id);
-                }
-                for g in trigrams(&t.text) {
-                    post(&mut idx.trigrams, g, id);
-                }
-            }
-            for w in core.windows(2) {
-                if let [a, b] = w {
-                    post(
-                        &mut idx.tokens,
-                        format!("{}{}", a.text, b.text).into_boxed_str(),
-                        id,
-                    );
-                }
-            }
+        // The index lives until the next list version: no spare capacity left
+        // over from building it (capacities double as they grow).
+        idx.names.shrink_to_fit();
+        idx.kinds.shrink_to_fit();
+        for map in [&mut idx.tokens, &mut idx.skeletons] {
+            map.values_mut().for_each(Vec::shrink_to_fit);
+            map.shrink_to_fit();
         }
+        idx.trigrams.values_mut().for_each(Vec::shrink_to_fit);
+        idx.trigrams.shrink_to_fit();
         idx
     }
 

@@ -19,7 +19,7 @@ use super::matcher::{
     WEAK_ALIAS_FACTOR, evidence, prepare, types_compatible,
 };
 use super::model::{
-    EntityType, FileDigest, IssueKind, ListVersion, NameKind, VersionStamp, digest,
+    EntityType, FileDigest, IssueKind, ListEntry, ListVersion, NameKind, VersionStamp, digest,
 };
 use super::{ofac, un};
 
@@ -183,7 +183,8 @@ pub fn load(config: &ListConfig) -> Result<ListVersion, LoadError> {
                 add: as_ref(&add),
                 comments: as_ref(&comments),
             };
-            let (entries, issues) = ofac::parse(&files);
+            let (mut entries, issues) = ofac::parse(&files);
+            compact(&mut entries);
             let mut digests: Vec<FileDigest> = vec![digest(&primary.0, &primary.1)];
             for (n, b) in [alt, add, comments].iter().flatten() {
                 digests.push(digest(n, b));
@@ -199,7 +200,8 @@ pub fn load(config: &ListConfig) -> Result<ListVersion, LoadError> {
         SourceConfig::UnConsolidated { path } => {
             let bytes = read(path)?;
             let name = file_name(path);
-            let parsed = un::parse(&name, &bytes);
+            let mut parsed = un::parse(&name, &bytes);
+            compact(&mut parsed.entries);
             Ok(ListVersion {
                 name: config.name.clone(),
                 published: parsed.published,
@@ -208,6 +210,21 @@ pub fn load(config: &ListConfig) -> Result<ListVersion, LoadError> {
                 issues: parsed.issues,
             })
         }
+    }
+}
+
+/// Drops the spare capacity the parsers leave (vectors grow by doubling): a
+/// list version stays in memory as long as it is active.
+fn compact(entries: &mut Vec<ListEntry>) {
+    entries.shrink_to_fit();
+    for e in entries.iter_mut() {
+        e.names.shrink_to_fit();
+        e.birth_dates.shrink_to_fit();
+        e.birth_places.shrink_to_fit();
+        e.nationalities.shrink_to_fit();
+        e.documents.shrink_to_fit();
+        e.addresses.shrink_to_fit();
+        e.programs.shrink_to_fit();
     }
 }
 
@@ -337,7 +354,7 @@ impl Snapshot {
                 continue;
             };
             let ns = scorer.explain();
-            let mut ev = evidence(query, &q, entry, &n.prepared);
+            let mut ev = evidence(query, &q, entry, &prepare(&name.text));
             if name.kind == NameKind::WeakAlias {
                 let adj = ns.score * WEAK_ALIAS_FACTOR - ns.score;
                 ev.push(Evidence {

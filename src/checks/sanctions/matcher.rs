@@ -222,6 +222,10 @@ pub fn prepare(name: &str) -> PreparedName {
     if generic_only {
         core = generic;
     }
+    // Tens of thousands of these live in the index for the life of the
+    // process: no spare capacity.
+    core.shrink_to_fit();
+    legal_forms.shrink_to_fit();
     PreparedName {
         core,
         legal_forms,
@@ -550,6 +554,10 @@ impl PackedNames {
     /// vocabulary ids.
     pub fn finish(&mut self) {
         self.vocab = HashMap::new();
+        // Built by pushing (capacity doubles); kept for the life of the index.
+        self.text.shrink_to_fit();
+        self.tokens.shrink_to_fit();
+        self.names.shrink_to_fit();
     }
 
     /// Copies the names `ids` into `out` (replacing its content), in that order; an
