@@ -64,6 +64,25 @@ struct Waiter {
 /// At most this many callers' events go into one transaction.
 const GROUP_MAX: usize = 256;
 
+/// A group write that has not finished by then is answered as unavailable:
+/// one hung connection must not hold up every caller of the process.
+const GROUP_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Writes one group (or one caller's events) within [`GROUP_WRITE_TIMEOUT`].
+async fn enqueue_within(
+    store: &dyn AuditStore,
+    rows: &[(String, Vec<u8>)],
+    now_us: i64,
+) -> Result<(), StoreError> {
+    tokio::time::timeout(GROUP_WRITE_TIMEOUT, store.audit_enqueue(rows, now_us))
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the audit write did not finish in time".to_owned(),
+            ))
+        })
+}
+
 impl GroupCommit {
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.state
@@ -364,9 +383,11 @@ impl AuditLog {
 }
 
 /// The writer task of [`GroupCommit`]: writes what is waiting, one
-/// transaction per group, until nothing is. When a group's transaction fails
-/// its callers are written one by one, so one caller's failure is not
-/// another's.
+/// transaction per group, until nothing is. When a group's transaction is
+/// refused for its data (a constraint), its callers are written one by one,
+/// so one caller's bad event is not another's failure; any other failure
+/// (the database unavailable, a timeout) is every caller's, answered at once
+/// rather than retried caller by caller while the database struggles.
 async fn write_groups(
     store: Arc<dyn AuditStore>,
     clock: Arc<dyn Clock>,
@@ -387,28 +408,39 @@ async fn write_groups(
         let now_us = clock.now().timestamp_micros();
         let rows: Vec<(String, Vec<u8>)> =
             group.iter().flat_map(|w| w.rows.iter().cloned()).collect();
-        match store.audit_enqueue(&rows, now_us).await {
+        match enqueue_within(store.as_ref(), &rows, now_us).await {
             Ok(()) => {
                 wake.notify_one();
                 for waiter in group {
                     let _ = waiter.done.send(Ok(()));
                 }
             }
-            Err(error) if group.len() == 1 => {
-                if let Some(waiter) = group.into_iter().next() {
-                    let _ = waiter.done.send(Err(error));
-                }
-            }
-            Err(_) => {
+            Err(StoreError::Conflict(_)) if group.len() > 1 => {
                 for waiter in group {
-                    let result = store.audit_enqueue(&waiter.rows, now_us).await;
+                    let result = enqueue_within(store.as_ref(), &waiter.rows, now_us).await;
                     if result.is_ok() {
                         wake.notify_one();
                     }
                     let _ = waiter.done.send(result);
                 }
             }
+            Err(error) => {
+                for waiter in group {
+                    let _ = waiter.done.send(Err(same_error(&error)));
+                }
+            }
         }
+    }
+}
+
+/// The same failure, for each caller of a group.
+fn same_error(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::NotFound => StoreError::NotFound,
+        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Config(m) => StoreError::Config(m.clone()),
+        StoreError::Other(m) => StoreError::Other(m.clone()),
     }
 }
 

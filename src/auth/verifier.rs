@@ -150,7 +150,7 @@ struct SignatureCache {
 #[derive(Debug)]
 struct CachedSignature {
     key: Arc<VerificationKey>,
-    payload: Map<String, Value>,
+    payload: Arc<Map<String, Value>>,
 }
 
 impl SignatureCache {
@@ -172,31 +172,40 @@ impl SignatureCache {
     }
 
     fn get(&self, digest: &[u8; 32], key: &Arc<VerificationKey>) -> Option<Map<String, Value>> {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries
-            .get(digest)
-            .filter(|hit| Arc::ptr_eq(&hit.key, key))
-            .map(|hit| hit.payload.clone())
+        let payload = {
+            let entries = self
+                .entries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            entries
+                .get(digest)
+                .filter(|hit| Arc::ptr_eq(&hit.key, key))
+                .map(|hit| Arc::clone(&hit.payload))
+        };
+        // The copy is made outside the lock every worker shares.
+        payload.map(|p| (*p).clone())
     }
 
     fn put(&self, digest: [u8; 32], key: &Arc<VerificationKey>, payload: &Map<String, Value>) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= self.capacity {
-            entries.clear();
-        }
-        entries.insert(
-            digest,
-            CachedSignature {
-                key: Arc::clone(key),
-                payload: payload.clone(),
-            },
-        );
+        let entry = CachedSignature {
+            key: Arc::clone(key),
+            payload: Arc::new(payload.clone()),
+        };
+        let evicted = {
+            let mut entries = self
+                .entries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let evicted = if entries.len() >= self.capacity {
+                std::mem::take(&mut *entries)
+            } else {
+                std::collections::HashMap::new()
+            };
+            entries.insert(digest, entry);
+            evicted
+        };
+        // Freed outside the lock.
+        drop(evicted);
     }
 }
 
