@@ -451,3 +451,128 @@ pub fn encode_all(events: &[AuditEvent]) -> Result<Vec<(String, Vec<u8>)>, Audit
         .map(|e| Ok((e.event_id.clone(), e.try_encode()?)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::audit::{AuditQuery, Seal, Sign, StoredEntry};
+
+    /// An audit store whose enqueue fails with a given error, counting calls.
+    struct Failing {
+        error: fn() -> StoreError,
+        calls: AtomicUsize,
+    }
+
+    fn unused<T>() -> Result<T, StoreError> {
+        Err(StoreError::Other("not used by these tests".to_owned()))
+    }
+
+    #[async_trait::async_trait]
+    impl AuditStore for Failing {
+        async fn audit_enqueue(&self, _: &[(String, Vec<u8>)], _: i64) -> Result<(), StoreError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Err((self.error)())
+        }
+        async fn audit_sequence(&self, _: u32, _: Seal<'_>) -> Result<Option<u64>, StoreError> {
+            unused()
+        }
+        async fn audit_refresh_checkpoint(
+            &self,
+            _: i64,
+            _: i64,
+            _: Sign<'_>,
+        ) -> Result<bool, StoreError> {
+            unused()
+        }
+        async fn audit_latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+            unused()
+        }
+        async fn audit_checkpoint_at(
+            &self,
+            _: u64,
+        ) -> Result<Option<StoredCheckpoint>, StoreError> {
+            unused()
+        }
+        async fn audit_checkpoints_between(
+            &self,
+            _: u64,
+            _: u64,
+            _: u32,
+        ) -> Result<Vec<StoredCheckpoint>, StoreError> {
+            unused()
+        }
+        async fn audit_entries(&self, _: u64, _: u32) -> Result<Vec<StoredEntry>, StoreError> {
+            unused()
+        }
+        async fn audit_leaf_hashes(&self, _: u64, _: u32) -> Result<Vec<Hash>, StoreError> {
+            unused()
+        }
+        async fn audit_find(&self, _: &AuditQuery) -> Result<Vec<StoredEntry>, StoreError> {
+            unused()
+        }
+        async fn audit_index_of(&self, _: &str) -> Result<Option<u64>, StoreError> {
+            unused()
+        }
+        async fn audit_queue_len(&self) -> Result<u64, StoreError> {
+            unused()
+        }
+    }
+
+    fn log_over(store: Arc<Failing>) -> AuditLog {
+        let (signer, _) = CheckpointSigner::generate("test/log").unwrap();
+        AuditLog::new(
+            store,
+            Arc::new(signer),
+            "test/log".to_owned(),
+            "t".to_owned(),
+            Pseudonymizer::from_bytes(&[7; 32], std::path::Path::new("test")).unwrap(),
+            Arc::new(crate::domain::clock::SystemClock),
+        )
+    }
+
+    /// Eight callers at once (polled together, so they form one group);
+    /// returns each caller's result and how often the store was called.
+    async fn eight_callers(error: fn() -> StoreError) -> (Vec<Result<(), AuditError>>, usize) {
+        let store = Arc::new(Failing {
+            error,
+            calls: AtomicUsize::new(0),
+        });
+        let log = log_over(Arc::clone(&store));
+        let calls = (0..8).map(|_| {
+            let event = log.event("test.event", log.system_actor(), "success", None);
+            let log = &log;
+            async move { log.record(&[event]).await }
+        });
+        let results = futures_util::future::join_all(calls).await;
+        (results, store.calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_database_fails_the_whole_group_at_once() {
+        let (results, calls) =
+            eight_callers(|| StoreError::Unavailable("pool timed out".to_owned())).await;
+        assert_eq!(
+            calls, 1,
+            "no caller-by-caller retries while the database struggles"
+        );
+        for result in results {
+            assert!(matches!(
+                result,
+                Err(AuditError::Store(StoreError::Unavailable(_)))
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_group_is_written_caller_by_caller() {
+        let (results, calls) = eight_callers(|| StoreError::Conflict("event_id".to_owned())).await;
+        assert_eq!(calls, 1 + 8);
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Err(AuditError::Store(StoreError::Conflict(_)))))
+        );
+    }
+}
