@@ -68,21 +68,6 @@ const GROUP_MAX: usize = 256;
 /// one hung connection must not hold up every caller of the process.
 const GROUP_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Writes one group (or one caller's events) within [`GROUP_WRITE_TIMEOUT`].
-async fn enqueue_within(
-    store: &dyn AuditStore,
-    rows: &[(String, Vec<u8>)],
-    now_us: i64,
-) -> Result<(), StoreError> {
-    tokio::time::timeout(GROUP_WRITE_TIMEOUT, store.audit_enqueue(rows, now_us))
-        .await
-        .unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "the audit write did not finish in time".to_owned(),
-            ))
-        })
-}
-
 impl GroupCommit {
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.state
@@ -426,22 +411,26 @@ async fn write_groups(
             }
             Err(error) => {
                 for waiter in group {
-                    let _ = waiter.done.send(Err(same_error(&error)));
+                    let _ = waiter.done.send(Err(error.clone()));
                 }
             }
         }
     }
 }
 
-/// The same failure, for each caller of a group.
-fn same_error(error: &StoreError) -> StoreError {
-    match error {
-        StoreError::NotFound => StoreError::NotFound,
-        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
-        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-        StoreError::Config(m) => StoreError::Config(m.clone()),
-        StoreError::Other(m) => StoreError::Other(m.clone()),
-    }
+/// Writes one group (or one caller's events) within [`GROUP_WRITE_TIMEOUT`].
+async fn enqueue_within(
+    store: &dyn AuditStore,
+    rows: &[(String, Vec<u8>)],
+    now_us: i64,
+) -> Result<(), StoreError> {
+    tokio::time::timeout(GROUP_WRITE_TIMEOUT, store.audit_enqueue(rows, now_us))
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the audit write did not finish in time".to_owned(),
+            ))
+        })
 }
 
 /// Encodes events with the format rules enforced.

@@ -23,7 +23,7 @@ pub use self::sqlite::SqliteStore;
 use crate::config::DatabaseKind;
 
 /// What can go wrong in storage, as the use cases need to tell it apart.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The row does not exist.
     #[error("not found")]

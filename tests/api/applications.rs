@@ -752,23 +752,10 @@ async fn stale_drafts_expire_by_policy_and_the_expiry_is_audited() {
         .unwrap();
     assert_eq!(view["state"], "expired");
     let auditor = app.token("auditor-1", &["auditor"]);
-    for _ in 0..100 {
-        let page: Value = app
-            .get_as("/v1/audit/events?action=application.expired", &auditor)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if !page["events"].as_array().unwrap().is_empty() {
-            assert_eq!(
-                page["events"][0]["entry"]["target"]["state_after"],
-                "expired"
-            );
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the expiry was never audited");
+    let events = app
+        .audit_events_until(&auditor, "action=application.expired", |e| !e.is_empty())
+        .await;
+    assert_eq!(events[0]["entry"]["target"]["state_after"], "expired");
 }
 
 #[tokio::test]
@@ -901,20 +888,13 @@ async fn the_audit_log_holds_no_personal_data() {
     assert_eq!(view.status(), 200);
     let auditor = app.token("auditor-1", &["auditor"]);
     // Wait for the PII read to be sequenced, then read every entry.
-    let mut entries = String::new();
-    for _ in 0..100 {
-        let page: Value = app
-            .get_as("/v1/audit/events?limit=500", &auditor)
-            .await
-            .json()
-            .await
-            .unwrap();
-        entries = page["events"].to_string();
-        if entries.contains("application.pii_viewed") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let events = app
+        .audit_events_until(&auditor, "limit=500", |e| {
+            e.iter()
+                .any(|e| e["entry"]["action"] == "application.pii_viewed")
+        })
+        .await;
+    let entries = Value::Array(events).to_string();
     assert!(entries.contains("application.pii_viewed"), "{entries}");
     assert!(
         entries.contains("\"source_ip\":\"ps_"),

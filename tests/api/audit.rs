@@ -470,18 +470,9 @@ async fn wait_for_action(
     token: &str,
     action: &str,
 ) -> serde_json::Value {
-    for _ in 0..100 {
-        let res = app
-            .get_as(&format!("/v1/audit/events?action={action}"), token)
-            .await;
-        assert_eq!(res.status(), 200);
-        let page: serde_json::Value = res.json().await.unwrap();
-        if let Some(first) = page["events"].as_array().and_then(|e| e.first()) {
-            return first.clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("no `{action}` event was ever listed");
+    app.audit_events_until(token, &format!("action={action}"), |e| !e.is_empty())
+        .await
+        .swap_remove(0)
 }
 
 #[tokio::test]

@@ -214,20 +214,10 @@ async fn real_files_upload_list_and_download_byte_identical() {
     assert_problem(res, 404, "not_found").await;
 
     // Every download is in the audit log (once the sequencer has placed it).
-    let mut count = 0;
-    for _ in 0..50 {
-        let res = app
-            .get_as("/v1/audit/events?action=document.downloaded", &auditor)
-            .await;
-        assert_eq!(res.status(), 200);
-        let page: Value = res.json().await.unwrap();
-        count = page["events"].as_array().map_or(0, Vec::len);
-        if count >= 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(count, 3);
+    let events = app
+        .audit_events_until(&auditor, "action=document.downloaded", |e| e.len() >= 3)
+        .await;
+    assert_eq!(events.len(), 3);
 }
 
 #[tokio::test]

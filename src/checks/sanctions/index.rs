@@ -29,22 +29,16 @@ pub struct NameRef {
     pub name: u32,
 }
 
-/// One indexed name. Its prepared form is kept only packed (see
-/// [`Index::packed`]): tens of thousands of names stay in memory while a list
-/// version is active, and the rare candidate that needs the full form (the
-/// evidence of a match) prepares its name again.
-#[derive(Debug, Clone)]
-pub struct IndexedName {
-    /// Where it comes from.
-    pub at: NameRef,
-}
-
 /// The immutable candidate index over a set of list versions.
 #[derive(Debug, Default)]
 pub struct Index {
     lists: Vec<Arc<ListVersion>>,
-    names: Vec<IndexedName>,
-    /// The names again, packed for scoring (by name id).
+    /// Where each indexed name comes from (by name id).
+    names: Vec<NameRef>,
+    /// The names prepared for scoring, packed (by name id). Only this form is
+    /// kept: tens of thousands of names stay in memory while a list version is
+    /// active, and the rare candidate that needs the full prepared form (the
+    /// evidence of a match) prepares its name again.
     packed: PackedNames,
     /// Entry type by name id, so incompatible candidates are skipped without reading
     /// their entries.
@@ -100,7 +94,7 @@ impl Index {
                     let id = u32::try_from(idx.names.len()).unwrap_or(u32::MAX);
                     idx.packed.push(&prepared);
                     idx.kinds.push(entry.entity_type);
-                    idx.names.push(IndexedName { at });
+                    idx.names.push(at);
                     let core = &prepared.core;
                     for t in core {
                         post(&mut idx.tokens, t.text.clone(), id);
@@ -152,9 +146,9 @@ impl Index {
         self.names.is_empty()
     }
 
-    /// An indexed name by id.
-    pub fn name(&self, id: u32) -> Option<&IndexedName> {
-        self.names.get(usize::try_from(id).ok()?)
+    /// Where an indexed name comes from, by id.
+    pub fn name(&self, id: u32) -> Option<NameRef> {
+        self.names.get(usize::try_from(id).ok()?).copied()
     }
 
     /// The indexed names packed for scoring (same ids).

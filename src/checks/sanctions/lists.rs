@@ -344,13 +344,13 @@ impl Snapshot {
             let Some(n) = self.index.name(*id) else {
                 continue;
             };
-            let Some(list) = self.lists().get(n.at.list as usize) else {
+            let Some(list) = self.lists().get(n.list as usize) else {
                 continue;
             };
-            let Some(entry) = list.entries.get(n.at.entry as usize) else {
+            let Some(entry) = list.entries.get(n.entry as usize) else {
                 continue;
             };
-            let Some(name) = entry.names.get(n.at.name as usize) else {
+            let Some(name) = entry.names.get(n.name as usize) else {
                 continue;
             };
             let ns = scorer.explain();
@@ -369,7 +369,7 @@ impl Snapshot {
             if score < policy.threshold {
                 continue;
             }
-            let key = (n.at.list, n.at.entry);
+            let key = (n.list, n.entry);
             let m = Match {
                 list: list.name.clone(),
                 entry_id: entry.id.clone(),

@@ -222,10 +222,6 @@ pub fn prepare(name: &str) -> PreparedName {
     if generic_only {
         core = generic;
     }
-    // Tens of thousands of these live in the index for the life of the
-    // process: no spare capacity.
-    core.shrink_to_fit();
-    legal_forms.shrink_to_fit();
     PreparedName {
         core,
         legal_forms,
