@@ -96,13 +96,23 @@ impl ChunkCipher {
 
     /// Appends `ciphertext ‖ tag` of `plaintext` to `out`.
     fn seal(&mut self, plaintext: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        self.seal_tail(out, start, last)
+    }
+
+    /// Seals the plaintext at `out[start..]` in place and appends its tag.
+    fn seal_tail(
+        &mut self,
+        out: &mut Vec<u8>,
+        start: usize,
+        last: bool,
+    ) -> Result<(), CryptoError> {
         let nonce = self.next_nonce(last).ok_or_else(|| {
             CryptoError::Key(
                 "a document stream holds at most 2^32 chunks per nonce prefix".to_owned(),
             )
         })?;
-        let start = out.len();
-        out.extend_from_slice(plaintext);
         let Some(body) = out.get_mut(start..) else {
             return Err(CryptoError::Decrypt);
         };
@@ -202,8 +212,11 @@ impl Encryptor {
         out.extend_from_slice(&self.header());
     }
 
-    /// Encrypts `plaintext`, appending every chunk it completes to `out`. Bytes short of a full chunk are
-    /// kept until the next call or [`finish`](Self::finish).
+    /// Encrypts `plaintext`, appending every chunk it completes to `out`.
+    /// Bytes short of a full chunk are kept until the next call or
+    /// [`finish`](Self::finish). A chunk is assembled in `out` and sealed
+    /// there in place, so a caller feeding large pieces has each byte copied
+    /// once.
     pub fn update(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
         if self.failed {
             return Err(CryptoError::Key("the stream already failed".to_owned()));
@@ -218,21 +231,32 @@ impl Encryptor {
         mut plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), CryptoError> {
+        let input = self.pending.len() + plaintext.len();
+        if input < CHUNK_SIZE {
+            // Nothing to seal yet: small pieces wait aside, copied once.
+            self.pending.extend_from_slice(plaintext);
+            return Ok(());
+        }
+        out.reserve(input + (input / CHUNK_SIZE + 1) * TAG_LEN);
+        // The chunk being assembled starts at `start` in `out`.
+        let mut start = out.len();
+        out.extend_from_slice(&self.pending);
+        self.pending.clear();
         while !plaintext.is_empty() {
-            let take = (CHUNK_SIZE - self.pending.len()).min(plaintext.len());
+            let take = (CHUNK_SIZE - (out.len() - start)).min(plaintext.len());
             let (head, rest) = plaintext.split_at(take);
+            out.extend_from_slice(head);
             plaintext = rest;
-            if self.pending.is_empty() && head.len() == CHUNK_SIZE {
-                // A whole chunk in the input: seal it without copying it aside.
-                self.cipher.seal(head, false, out)?;
-                continue;
-            }
-            self.pending.extend_from_slice(head);
-            if self.pending.len() == CHUNK_SIZE {
-                self.cipher.seal(&self.pending, false, out)?;
-                self.pending.clear();
+            if out.len() - start == CHUNK_SIZE {
+                self.cipher.seal_tail(out, start, false)?;
+                start = out.len();
             }
         }
+        // Short of a full chunk: not sealed yet, so it must not stay in `out`.
+        if let Some(rest) = out.get(start..) {
+            self.pending.extend_from_slice(rest);
+        }
+        out.truncate(start);
         Ok(())
     }
 

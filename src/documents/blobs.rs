@@ -147,11 +147,11 @@ impl BlobStore {
 }
 
 impl BlobWriter {
-    /// Appends bytes, waiting while too many parts are in flight so memory
-    /// stays bounded however fast the client sends.
-    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+    /// Appends bytes without copying them, waiting while too many parts are
+    /// in flight so memory stays bounded however fast the client sends.
+    pub async fn put(&mut self, bytes: Bytes) -> Result<(), BlobError> {
         self.inner.wait_for_capacity(2).await?;
-        self.inner.write(bytes);
+        self.inner.put(bytes);
         Ok(())
     }
 

@@ -263,7 +263,6 @@ pub struct Upload<'a> {
     sha: ring::digest::Context,
     encryptor: Encryptor,
     writer: BlobWriter,
-    out: Vec<u8>,
     size: u64,
     blob_bytes: u64,
     max_bytes: u64,
@@ -335,15 +334,13 @@ impl Documents {
         let id = uuid::Uuid::now_v7().to_string();
         let dek = DataKey::generate().map_err(crypto)?;
         let encryptor = Encryptor::new(&dek, &blob_context(&id)).map_err(crypto)?;
-        let mut out = Vec::with_capacity(crate::crypto::stream::CHUNK_SIZE + 64);
-        encryptor.write_header(&mut out);
+        let header = Bytes::copy_from_slice(&encryptor.header());
+        let blob_bytes = header.len() as u64;
         let mut writer = self
             .blobs
             .writer(&format!("{BLOB_PREFIX}/{}/{id}", app.id))
             .await?;
-        writer.write(&out).await?;
-        let blob_bytes = out.len() as u64;
-        out.clear();
+        writer.put(header).await?;
         Ok(Upload {
             documents: self,
             caller: caller.clone(),
@@ -360,7 +357,6 @@ impl Documents {
             sha: ring::digest::Context::new(&ring::digest::SHA256),
             encryptor,
             writer,
-            out,
             size: 0,
             blob_bytes,
             max_bytes,
@@ -569,7 +565,7 @@ fn decrypt_stream(
 
 impl<'a> Upload<'a> {
     /// Takes the next bytes of the file.
-    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), DocumentError> {
+    pub async fn write(&mut self, chunk: Bytes) -> Result<(), DocumentError> {
         self.size += chunk.len() as u64;
         if self.size > self.max_bytes {
             return Err(DocumentError::TooLarge(format!(
@@ -577,15 +573,14 @@ impl<'a> Upload<'a> {
                 self.max_bytes, self.limit_reason
             )));
         }
-        self.sniffer.update(chunk)?;
-        self.sha.update(chunk);
-        self.out.clear();
-        self.encryptor
-            .update(chunk, &mut self.out)
-            .map_err(crypto)?;
-        if !self.out.is_empty() {
-            self.blob_bytes += self.out.len() as u64;
-            self.writer.write(&self.out).await?;
+        self.sniffer.update(&chunk)?;
+        self.sha.update(&chunk);
+        // A buffer of its own per piece, handed to storage without a copy.
+        let mut sealed = Vec::new();
+        self.encryptor.update(&chunk, &mut sealed).map_err(crypto)?;
+        if !sealed.is_empty() {
+            self.blob_bytes += sealed.len() as u64;
+            self.writer.put(Bytes::from(sealed)).await?;
         }
         Ok(())
     }
@@ -707,15 +702,14 @@ impl Verified<'_> {
             dek,
             encryptor,
             mut writer,
-            mut out,
             size,
             mut blob_bytes,
             ..
         } = upload;
-        out.clear();
+        let mut out = Vec::with_capacity(crate::crypto::stream::CHUNK_SIZE + 64);
         encryptor.finish(&mut out).map_err(crypto)?;
         blob_bytes += out.len() as u64;
-        if let Err(e) = writer.write(&out).await {
+        if let Err(e) = writer.put(Bytes::from(out)).await {
             writer.abort().await;
             return Err(e.into());
         }

@@ -261,7 +261,7 @@ impl Body<'_> {
     async fn stream_file(&mut self, upload: &mut Upload<'_>) -> Result<(), ApiError> {
         loop {
             match self.next().await? {
-                Event::Data(bytes) => upload.write(&bytes).await?,
+                Event::Data(bytes) => upload.write(bytes).await?,
                 Event::PartEnd => break,
                 _ => {
                     return Err(multipart_error(MultipartError::Malformed(
