@@ -11,7 +11,6 @@
 //! candidates' entries only for near matches. Immutable after [`Index::build`]: shared
 //! across threads by `Arc` with no lock on the read path.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::matcher::{PackedNames, PreparedName, prepare};
@@ -43,9 +42,210 @@ pub struct Index {
     /// Entry type by name id, so incompatible candidates are skipped without reading
     /// their entries.
     kinds: Vec<EntityType>,
-    tokens: HashMap<Box<str>, Vec<u32>>,
-    skeletons: HashMap<Box<str>, Vec<u32>>,
-    trigrams: HashMap<[u8; 3], Vec<u32>>,
+    tokens: Postings,
+    skeletons: Postings,
+    trigrams: Postings,
+}
+
+/// Posting lists under byte-string keys, packed: the keys sorted and
+/// concatenated in one buffer, the lists in one array (compressed sparse
+/// rows). The OFAC list alone has tens of thousands of keys; as a hash map of
+/// vectors each cost two small allocations, and building them left the heap
+/// fragmented, which is most of what the idle service kept resident.
+#[derive(Debug, Default)]
+struct Postings {
+    keys: Vec<u8>,
+    /// Where key `i` ends in `keys` (it starts where key `i - 1` ends).
+    key_ends: Vec<u32>,
+    /// Where key `i`'s list ends in `ids`.
+    list_ends: Vec<u32>,
+    /// Every list, each ascending.
+    ids: Vec<u32>,
+}
+
+impl Postings {
+    /// Item `i` of a packed sequence given its end offsets.
+    fn slice<'a, T>(items: &'a [T], ends: &[u32], i: usize) -> &'a [T] {
+        let start = i
+            .checked_sub(1)
+            .and_then(|p| ends.get(p))
+            .map_or(0, |&e| e as usize);
+        let end = ends.get(i).map_or(0, |&e| e as usize);
+        items.get(start..end).unwrap_or_default()
+    }
+
+    /// The ids posted under `key`, ascending (empty if none): a binary
+    /// search over the sorted keys.
+    fn get(&self, key: &[u8]) -> &[u32] {
+        let (mut lo, mut hi) = (0, self.key_ends.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match Self::slice(&self.keys, &self.key_ends, mid).cmp(key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Self::slice(&self.ids, &self.list_ends, mid),
+            }
+        }
+        &[]
+    }
+}
+
+/// Collects (key, id) postings in two flat buffers, then sorts them into
+/// [`Postings`].
+#[derive(Default)]
+struct PostingsBuilder {
+    text: Vec<u8>,
+    /// (start of the key in `text`, its length, id), one per posting.
+    posts: Vec<(u32, u32, u32)>,
+}
+
+/// What building an index will post, counted in a first pass so every
+/// buffer is allocated once at its final size.
+#[derive(Debug, Default)]
+struct Sizes {
+    names: usize,
+    tokens: usize,
+    packed_text: usize,
+    token_posts: usize,
+    token_text: usize,
+    skeleton_posts: usize,
+    skeleton_text: usize,
+    trigram_posts: usize,
+}
+
+impl Sizes {
+    fn add(&mut self, name: &PreparedName) {
+        self.names += 1;
+        for t in &name.core {
+            self.tokens += 1;
+            self.packed_text += t.text.len() + t.skel.len();
+            self.token_posts += 1;
+            self.token_text += t.text.len();
+            if t.skel.len() >= 2 && t.class == TokenClass::Name {
+                self.skeleton_posts += 1;
+                self.skeleton_text += t.skel.len();
+            }
+            self.trigram_posts += t.text.len();
+        }
+        for w in name.core.windows(2) {
+            if let [a, b] = w {
+                self.token_posts += 1;
+                self.token_text += a.text.len() + b.text.len();
+            }
+        }
+    }
+}
+
+impl PostingsBuilder {
+    fn with_capacity(posts: usize, text: usize) -> Self {
+        Self {
+            text: Vec::with_capacity(text),
+            posts: Vec::with_capacity(posts),
+        }
+    }
+
+    fn post(&mut self, key: &[u8], id: u32) {
+        let start = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        self.text.extend_from_slice(key);
+        self.posts
+            .push((start, u32::try_from(key.len()).unwrap_or(u32::MAX), id));
+    }
+
+    fn build(self) -> Postings {
+        let Self { text, mut posts } = self;
+        let key = |&(start, len, _): &(u32, u32, u32)| {
+            text.get(start as usize..(start as usize + len as usize))
+                .unwrap_or_default()
+        };
+        posts.sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.2.cmp(&b.2)));
+        // Sorted, each key's postings are a run and repeated ids adjacent.
+        let new_key = |i: usize| {
+            i.checked_sub(1)
+                .and_then(|p| posts.get(p))
+                .is_none_or(|prev| posts.get(i).is_none_or(|post| key(prev) != key(post)))
+        };
+        let is_repeat = |i: usize| {
+            i.checked_sub(1)
+                .and_then(|p| posts.get(p))
+                .is_some_and(|prev| {
+                    posts
+                        .get(i)
+                        .is_some_and(|post| key(prev) == key(post) && prev.2 == post.2)
+                })
+        };
+        let (mut keys, mut key_bytes, mut ids) = (0, 0, 0);
+        for (i, post) in posts.iter().enumerate() {
+            if new_key(i) {
+                keys += 1;
+                key_bytes += key(post).len();
+            }
+            if !is_repeat(i) {
+                ids += 1;
+            }
+        }
+        let mut out = Postings {
+            keys: Vec::with_capacity(key_bytes),
+            key_ends: Vec::with_capacity(keys),
+            list_ends: Vec::with_capacity(keys),
+            ids: Vec::with_capacity(ids),
+        };
+        for (i, post) in posts.iter().enumerate() {
+            if new_key(i) {
+                if i > 0 {
+                    out.list_ends.push(end(&out.ids));
+                }
+                out.keys.extend_from_slice(key(post));
+                out.key_ends.push(end(&out.keys));
+            }
+            if !is_repeat(i) {
+                out.ids.push(post.2);
+            }
+        }
+        if !posts.is_empty() {
+            out.list_ends.push(end(&out.ids));
+        }
+        out
+    }
+}
+
+/// Trigram postings, each packed in a u64 (the three key bytes above the
+/// name id): two thirds of a [`PostingsBuilder`]'s size for the most
+/// numerous postings of all.
+struct TrigramBuilder {
+    posts: Vec<u64>,
+}
+
+impl TrigramBuilder {
+    fn post(&mut self, g: [u8; 3], id: u32) {
+        let key = u64::from(g[0]) << 16 | u64::from(g[1]) << 8 | u64::from(g[2]);
+        self.posts.push(key << 32 | u64::from(id));
+    }
+
+    fn build(self) -> Postings {
+        let mut posts = self.posts;
+        posts.sort_unstable();
+        posts.dedup();
+        let keys = posts.chunk_by(|a, b| a >> 32 == b >> 32).count();
+        let mut out = Postings {
+            keys: Vec::with_capacity(3 * keys),
+            key_ends: Vec::with_capacity(keys),
+            list_ends: Vec::with_capacity(keys),
+            ids: Vec::with_capacity(posts.len()),
+        };
+        for run in posts.chunk_by(|a, b| a >> 32 == b >> 32) {
+            let key = (run.first().map_or(0, |p| p >> 32) as u32).to_be_bytes();
+            out.keys.extend_from_slice(&key[1..]);
+            out.key_ends.push(end(&out.keys));
+            out.ids.extend(run.iter().map(|p| *p as u32));
+            out.list_ends.push(end(&out.ids));
+        }
+        out
+    }
+}
+
+/// A buffer's length as a u32 offset.
+fn end<T>(v: &[T]) -> u32 {
+    u32::try_from(v.len()).unwrap_or(u32::MAX)
 }
 
 /// Trigram posting lists longer than this are skipped when counting (they carry little
@@ -65,13 +265,6 @@ fn trigrams(token: &str) -> impl Iterator<Item = [u8; 3]> + '_ {
     (0..b.len()).map(move |k| [padded(k), padded(k + 1), padded(k + 2)])
 }
 
-fn post<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Vec<u32>>, key: K, id: u32) {
-    let v = map.entry(key).or_default();
-    if v.last() != Some(&id) {
-        v.push(id);
-    }
-}
-
 impl Index {
     /// Builds the index over the given list versions.
     pub fn build(lists: Vec<Arc<ListVersion>>) -> Self {
@@ -79,6 +272,26 @@ impl Index {
             lists,
             ..Index::default()
         };
+        // Two passes over the names (preparing each twice costs less than
+        // the memory that growing every buffer by doubling leaves behind).
+        let mut sizes = Sizes::default();
+        for list in &idx.lists {
+            for entry in &list.entries {
+                for name in &entry.names {
+                    let prepared = prepare(&name.text);
+                    if !prepared.core.is_empty() {
+                        sizes.add(&prepared);
+                    }
+                }
+            }
+        }
+        idx.names.reserve_exact(sizes.names);
+        idx.kinds.reserve_exact(sizes.names);
+        idx.packed
+            .reserve(sizes.names, sizes.tokens, sizes.packed_text);
+        let mut tokens = PostingsBuilder::with_capacity(sizes.token_posts, sizes.token_text);
+        let mut skeletons =
+            PostingsBuilder::with_capacity(sizes.skeleton_posts, sizes.skeleton_text);
         for (li, list) in idx.lists.iter().enumerate() {
             for (ei, entry) in list.entries.iter().enumerate() {
                 for (ni, name) in entry.names.iter().enumerate() {
@@ -97,37 +310,45 @@ impl Index {
                     idx.names.push(at);
                     let core = &prepared.core;
                     for t in core {
-                        post(&mut idx.tokens, t.text.clone(), id);
+                        tokens.post(t.text.as_bytes(), id);
                         if t.skel.len() >= 2 && t.class == TokenClass::Name {
-                            post(&mut idx.skeletons, t.skel.clone(), id);
-                        }
-                        for g in trigrams(&t.text) {
-                            post(&mut idx.trigrams, g, id);
+                            skeletons.post(t.skel.as_bytes(), id);
                         }
                     }
                     for w in core.windows(2) {
                         if let [a, b] = w {
-                            post(
-                                &mut idx.tokens,
-                                format!("{}{}", a.text, b.text).into_boxed_str(),
-                                id,
-                            );
+                            tokens.post(format!("{}{}", a.text, b.text).as_bytes(), id);
                         }
                     }
                 }
             }
         }
         idx.packed.finish();
-        // The index lives until the next list version: no spare capacity left
-        // over from building it (capacities double as they grow).
-        idx.names.shrink_to_fit();
-        idx.kinds.shrink_to_fit();
-        for map in [&mut idx.tokens, &mut idx.skeletons] {
-            map.values_mut().for_each(Vec::shrink_to_fit);
-            map.shrink_to_fit();
+        idx.tokens = tokens.build();
+        idx.skeletons = skeletons.build();
+        // Trigrams last, in a pass of their own, so their builder (the
+        // largest) is never alive beside the others.
+        let mut trigram_posts = TrigramBuilder {
+            posts: Vec::with_capacity(sizes.trigram_posts),
+        };
+        let mut id = 0u32;
+        for list in &idx.lists {
+            for entry in &list.entries {
+                for name in &entry.names {
+                    let prepared = prepare(&name.text);
+                    if prepared.core.is_empty() {
+                        continue;
+                    }
+                    for t in &prepared.core {
+                        for g in trigrams(&t.text) {
+                            trigram_posts.post(g, id);
+                        }
+                    }
+                    id = id.saturating_add(1);
+                }
+            }
         }
-        idx.trigrams.values_mut().for_each(Vec::shrink_to_fit);
-        idx.trigrams.shrink_to_fit();
+        idx.trigrams = trigram_posts.build();
         idx
     }
 
@@ -166,9 +387,9 @@ impl Index {
     pub fn candidates(&self, q: &PreparedName, limit: usize) -> Vec<u32> {
         let mut hits = Tally::new(self.names.len());
         for t in &q.core {
-            hits.add_all(postings(self.tokens.get(&t.text)), 100);
+            hits.add_all(self.tokens.get(t.text.as_bytes()), 100);
             if t.skel.len() >= 2 && t.class == TokenClass::Name {
-                hits.add_all(postings(self.skeletons.get(&t.skel)), 60);
+                hits.add_all(self.skeletons.get(t.skel.as_bytes()), 60);
             }
         }
         let mut joined = String::new();
@@ -177,7 +398,7 @@ impl Index {
                 joined.clear();
                 joined.push_str(&a.text);
                 joined.push_str(&b.text);
-                hits.add_all(postings(self.tokens.get(joined.as_str())), 100);
+                hits.add_all(self.tokens.get(joined.as_bytes()), 100);
             }
         }
         // Trigrams: per query token, names sharing at least half of its trigrams.
@@ -192,9 +413,8 @@ impl Index {
                     continue;
                 }
                 for g in trigrams(&t.text) {
-                    if let Some(list) = self.trigrams.get(&g)
-                        && list.len() <= MAX_TRIGRAM_POSTINGS
-                    {
+                    let list = self.trigrams.get(&g);
+                    if list.len() <= MAX_TRIGRAM_POSTINGS {
                         hits.add_all(list, 1);
                     }
                 }
@@ -215,15 +435,14 @@ impl Index {
         if token.len() < 3 {
             return;
         }
-        // Missing trigrams count as empty lists; over-long ones are skipped entirely.
         let mut lists: Vec<&[u32]> = Vec::new();
         let mut grams = 0usize;
         for g in trigrams(token) {
             grams += 1;
-            match self.trigrams.get(&g) {
-                Some(list) if list.len() > MAX_TRIGRAM_POSTINGS => {}
-                Some(list) => lists.push(list),
-                None => lists.push(&[]),
+            // A missing trigram is an empty list; over-long ones are skipped.
+            let list = self.trigrams.get(&g);
+            if list.len() <= MAX_TRIGRAM_POSTINGS {
+                lists.push(list);
             }
         }
         let need = grams.div_ceil(2).max(2);
@@ -312,10 +531,6 @@ impl Tally {
         ranked.sort_unstable_by(order);
         ranked.into_iter().map(|(id, _)| id).collect()
     }
-}
-
-fn postings(list: Option<&Vec<u32>>) -> &[u32] {
-    list.map_or(&[], Vec::as_slice)
 }
 
 /// Calls `f` with every id in both ascending lists. The ids of `small` are looked up

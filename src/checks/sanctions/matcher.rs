@@ -474,9 +474,6 @@ pub struct PackedNames {
     text: String,
     tokens: Vec<PackedToken>,
     names: Vec<PackedName>,
-    /// Vocabulary ids by token text and "is Arabic"; emptied by [`PackedNames::finish`].
-    vocab: HashMap<(Box<str>, bool), u32>,
-    next_vocab: u32,
 }
 
 /// A [`PToken`] whose text starts `at` bytes into its name's text, followed by its
@@ -508,26 +505,25 @@ fn to_u32(n: usize) -> u32 {
 }
 
 impl PackedNames {
+    /// Room for `names` more names with `tokens` core tokens holding
+    /// `text_bytes` bytes of text and skeletons, so pushing them allocates
+    /// once instead of doubling (each doubling leaves the old block behind
+    /// as free heap the process keeps resident).
+    pub fn reserve(&mut self, names: usize, tokens: usize, text_bytes: usize) {
+        self.names.reserve_exact(names);
+        self.tokens.reserve_exact(tokens);
+        self.text.reserve_exact(text_bytes);
+    }
+
     /// Appends a name; its id is the number of names pushed before it.
     pub fn push(&mut self, name: &PreparedName) {
         let text_at = self.text.len();
         let first = self.tokens.len();
         for t in &name.core {
-            let vocab_key = (t.text.clone(), t.script == Script::Arabic);
-            let vocab = match self.vocab.get(&vocab_key) {
-                Some(v) => *v,
-                None => {
-                    let v = self.next_vocab;
-                    // Ids are never reused and saturate at NO_KEY (u32::MAX), so past that tokens are
-                    // simply not memoized.
-                    self.next_vocab = self.next_vocab.saturating_add(1);
-                    self.vocab.insert(vocab_key, v);
-                    v
-                }
-            };
             self.tokens.push(PackedToken {
                 set: t.set,
-                vocab,
+                // Assigned by `finish`.
+                vocab: NO_KEY,
                 at: to_u32(self.text.len() - text_at),
                 text_len: to_u32(t.text.len()),
                 skel_len: to_u32(t.skel.len()),
@@ -546,11 +542,50 @@ impl PackedNames {
         });
     }
 
-    /// Frees the memory only needed while pushing; names pushed later get new
-    /// vocabulary ids.
+    /// Gives every token its vocabulary id, once all names are pushed: tokens
+    /// with the same text and script class (Arabic or not) share one, so the
+    /// scorer's memo recognizes them. Ids come from sorting the tokens (one
+    /// array of positions) rather than hashing every text as it arrives, which
+    /// cost a map of tens of thousands of small strings while building.
     pub fn finish(&mut self) {
-        self.vocab = HashMap::new();
-        // Built by pushing (capacity doubles); kept for the life of the index.
+        let mut order: Vec<(u32, u32)> = Vec::with_capacity(self.tokens.len());
+        for name in &self.names {
+            for k in name.first..name.first.saturating_add(name.len) {
+                if let Some(t) = self.tokens.get(k as usize) {
+                    order.push((k, name.text_at.saturating_add(t.at)));
+                }
+            }
+        }
+        let key = |&(k, at): &(u32, u32)| {
+            let t = self.tokens.get(k as usize);
+            let len = t.map_or(0, |t| t.text_len as usize);
+            let text = self
+                .text
+                .get(at as usize..at as usize + len)
+                .unwrap_or_default();
+            (text, t.is_some_and(|t| t.script == Script::Arabic))
+        };
+        order.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+        let mut ids = Vec::with_capacity(order.len());
+        let mut next = 0u32;
+        for (i, pos) in order.iter().enumerate() {
+            let new = i
+                .checked_sub(1)
+                .and_then(|p| order.get(p))
+                .is_none_or(|prev| key(prev) != key(pos));
+            if new && i > 0 {
+                // Saturates at NO_KEY: past that tokens are simply not memoized.
+                next = next.saturating_add(1);
+            }
+            ids.push((pos.0, next));
+        }
+        drop(order);
+        for (k, id) in ids {
+            if let Some(t) = self.tokens.get_mut(k as usize) {
+                t.vocab = id;
+            }
+        }
+        // Nothing more is pushed; no spare capacity kept for the life of the index.
         self.text.shrink_to_fit();
         self.tokens.shrink_to_fit();
         self.names.shrink_to_fit();
