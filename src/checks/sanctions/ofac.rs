@@ -43,7 +43,8 @@ pub fn parse(files: &OfacFiles<'_>) -> (Vec<ListEntry>, Vec<LoadIssue>) {
     let mut by_id: HashMap<String, usize> = HashMap::new();
 
     let (pname, pbytes) = files.primary;
-    for rec in records(pname, pbytes, &mut issues) {
+    let mut records = Records::new(pname, pbytes);
+    while let Some(rec) = records.next(&mut issues) {
         let Some(id) = rec.id(&mut issues, 12) else {
             continue;
         };
@@ -91,7 +92,8 @@ pub fn parse(files: &OfacFiles<'_>) -> (Vec<ListEntry>, Vec<LoadIssue>) {
     }
 
     if let Some((cname, cbytes)) = files.comments {
-        for rec in records(cname, cbytes, &mut issues) {
+        let mut records = Records::new(cname, cbytes);
+        while let Some(rec) = records.next(&mut issues) {
             let Some(id) = rec.id(&mut issues, 2) else {
                 continue;
             };
@@ -106,7 +108,8 @@ pub fn parse(files: &OfacFiles<'_>) -> (Vec<ListEntry>, Vec<LoadIssue>) {
     }
 
     if let Some((aname, abytes)) = files.alt {
-        for rec in records(aname, abytes, &mut issues) {
+        let mut records = Records::new(aname, abytes);
+        while let Some(rec) = records.next(&mut issues) {
             let Some(id) = rec.id(&mut issues, 5) else {
                 continue;
             };
@@ -131,7 +134,8 @@ pub fn parse(files: &OfacFiles<'_>) -> (Vec<ListEntry>, Vec<LoadIssue>) {
     }
 
     if let Some((dname, dbytes)) = files.add {
-        for rec in records(dname, dbytes, &mut issues) {
+        let mut records = Records::new(dname, dbytes);
+        while let Some(rec) = records.next(&mut issues) {
             let Some(id) = rec.id(&mut issues, 6) else {
                 continue;
             };
@@ -213,71 +217,116 @@ impl Rec<'_> {
     }
 }
 
-/// Reads all records of a file; CSV-level errors (e.g. an unterminated quote) become
-/// issues and reading continues where the reader can.
-fn records<'a>(file: &'a str, bytes: &[u8], issues: &mut Vec<LoadIssue>) -> Vec<Rec<'a>> {
-    // Drop the DOS end-of-file marker (0x1A) OFAC appends, and anything after it.
-    let end = bytes.iter().position(|b| *b == 0x1a).unwrap_or(bytes.len());
-    let bytes = bytes.get(..end).unwrap_or_default();
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
-    let mut out = Vec::new();
-    let mut rec = csv::ByteRecord::new();
-    let mut lines = LineCounter {
-        bytes,
-        pos: 0,
-        line: 1,
-    };
-    loop {
-        let start = rdr.position().byte();
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = lines.line_of(rec.position().map_or(start, csv::Position::byte));
-                // A blank line (only the null) is not a record.
-                if rec.len() == 1
-                    && rec
-                        .get(0)
-                        .is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
-                {
-                    continue;
+/// The records of a file, read one at a time: holding a whole file's parsed
+/// records at once would be most of the memory a list load needs. CSV-level
+/// errors (e.g. an unterminated quote) become issues and reading continues
+/// where the reader can.
+struct Records<'a> {
+    file: &'a str,
+    rdr: csv::Reader<&'a [u8]>,
+    lines: LineCounter<'a>,
+    buf: csv::ByteRecord,
+    /// One record read ahead: the last one is dropped if the file is cut short.
+    ahead: Option<Rec<'a>>,
+    cut_short: bool,
+    done: bool,
+}
+
+impl<'a> Records<'a> {
+    fn new(file: &'a str, bytes: &'a [u8]) -> Self {
+        // Drop the DOS end-of-file marker (0x1A) OFAC appends, and anything after it.
+        let end = bytes.iter().position(|b| *b == 0x1a).unwrap_or(bytes.len());
+        let bytes = bytes.get(..end).unwrap_or_default();
+        Self {
+            file,
+            rdr: csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(bytes),
+            lines: LineCounter {
+                bytes,
+                pos: 0,
+                line: 1,
+            },
+            buf: csv::ByteRecord::new(),
+            ahead: None,
+            // Quotes pair up in well-formed CSV (RFC 4180 §2: a quoted field
+            // opens and closes, an inner quote is doubled). An odd count means
+            // the file ends inside a quoted field: a download cut short. The
+            // reader accepts that last record as it stands, so it is dropped
+            // and reported, and the version fails validation.
+            cut_short: memchr::memchr_iter(b'"', bytes).count() % 2 == 1,
+            done: false,
+        }
+    }
+
+    /// The next record, or `None` at the end of the file.
+    fn next(&mut self, issues: &mut Vec<LoadIssue>) -> Option<Rec<'a>> {
+        while !self.done {
+            match self.read(issues) {
+                Some(rec) => {
+                    if let Some(previous) = self.ahead.replace(rec) {
+                        return Some(previous);
+                    }
                 }
-                out.push(Rec {
-                    file,
-                    line,
-                    fields: rec.clone(),
-                });
+                None => {
+                    self.done = true;
+                    if self.cut_short {
+                        let line = self.ahead.take().map_or(self.lines.line, |r| r.line);
+                        issues.push(LoadIssue {
+                            file: self.file.to_owned(),
+                            line,
+                            kind: IssueKind::Malformed,
+                            message: "the file ends inside a quoted field (cut short?)".to_owned(),
+                        });
+                    }
+                }
             }
-            Err(e) => {
-                let line = lines.line_of(e.position().map_or(start, csv::Position::byte));
-                issues.push(LoadIssue {
-                    file: file.to_owned(),
-                    line,
-                    kind: IssueKind::Malformed,
-                    message: format!("unreadable CSV record: {e}"),
-                });
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
+        }
+        self.ahead.take()
+    }
+
+    /// Reads the next record that is not blank.
+    fn read(&mut self, issues: &mut Vec<LoadIssue>) -> Option<Rec<'a>> {
+        loop {
+            let start = self.rdr.position().byte();
+            match self.rdr.read_byte_record(&mut self.buf) {
+                Ok(false) => return None,
+                Ok(true) => {
+                    let line = self
+                        .lines
+                        .line_of(self.buf.position().map_or(start, csv::Position::byte));
+                    // A blank line (only the null) is not a record.
+                    let blank = self.buf.len() == 1
+                        && self
+                            .buf
+                            .get(0)
+                            .is_some_and(|f| f.iter().all(u8::is_ascii_whitespace));
+                    if !blank {
+                        return Some(Rec {
+                            file: self.file,
+                            line,
+                            fields: self.buf.clone(),
+                        });
+                    }
+                }
+                Err(e) => {
+                    let line = self
+                        .lines
+                        .line_of(e.position().map_or(start, csv::Position::byte));
+                    issues.push(LoadIssue {
+                        file: self.file.to_owned(),
+                        line,
+                        kind: IssueKind::Malformed,
+                        message: format!("unreadable CSV record: {e}"),
+                    });
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        return None;
+                    }
                 }
             }
         }
     }
-    // Quotes pair up in well-formed CSV (RFC 4180 §2: a quoted field opens and
-    // closes, an inner quote is doubled). An odd count means the file ends inside
-    // a quoted field: a download cut short. The reader accepts that last record as
-    // it stands, so it is dropped and reported, and the version fails validation.
-    if bytes.iter().filter(|b| **b == b'"').count() % 2 == 1 {
-        let line = out.pop().map_or(lines.line, |r| r.line);
-        issues.push(LoadIssue {
-            file: file.to_owned(),
-            line,
-            kind: IssueKind::Malformed,
-            message: "the file ends inside a quoted field (cut short?)".to_owned(),
-        });
-    }
-    out
 }
 
 /// Maps byte offsets (non-decreasing) to 1-based line numbers. The csv reader reports a
