@@ -101,18 +101,20 @@ impl ChunkCipher {
         self.seal_tail(out, start, last)
     }
 
-    /// Seals the plaintext at `out[start..]` in place and appends its tag.
+    /// Seals the plaintext at `out[start..]` in place and appends its tag. On
+    /// error the plaintext is cut from `out`, so none of it can be stored.
     fn seal_tail(
         &mut self,
         out: &mut Vec<u8>,
         start: usize,
         last: bool,
     ) -> Result<(), CryptoError> {
-        let nonce = self.next_nonce(last).ok_or_else(|| {
-            CryptoError::Key(
+        let Some(nonce) = self.next_nonce(last) else {
+            out.truncate(start);
+            return Err(CryptoError::Key(
                 "a document stream holds at most 2^32 chunks per nonce prefix".to_owned(),
-            )
-        })?;
+            ));
+        };
         let Some(body) = out.get_mut(start..) else {
             return Err(CryptoError::Decrypt);
         };
@@ -221,8 +223,13 @@ impl Encryptor {
         if self.failed {
             return Err(CryptoError::Key("the stream already failed".to_owned()));
         }
+        let sealed_up_to = out.len();
         let result = self.seal_full_chunks(plaintext, out);
-        self.failed = result.is_err();
+        if result.is_err() {
+            // A chunk copied into `out` but not sealed must not reach storage.
+            out.truncate(sealed_up_to);
+            self.failed = true;
+        }
         result
     }
 
@@ -231,32 +238,26 @@ impl Encryptor {
         mut plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), CryptoError> {
-        let input = self.pending.len() + plaintext.len();
-        if input < CHUNK_SIZE {
-            // Nothing to seal yet: small pieces wait aside, copied once.
-            self.pending.extend_from_slice(plaintext);
-            return Ok(());
-        }
-        out.reserve(input + (input / CHUNK_SIZE + 1) * TAG_LEN);
-        // The chunk being assembled starts at `start` in `out`.
-        let mut start = out.len();
-        out.extend_from_slice(&self.pending);
-        self.pending.clear();
-        while !plaintext.is_empty() {
-            let take = (CHUNK_SIZE - (out.len() - start)).min(plaintext.len());
-            let (head, rest) = plaintext.split_at(take);
-            out.extend_from_slice(head);
-            plaintext = rest;
-            if out.len() - start == CHUNK_SIZE {
+        let chunks = (self.pending.len() + plaintext.len()) / CHUNK_SIZE;
+        if chunks > 0 {
+            out.reserve(chunks * (CHUNK_SIZE + TAG_LEN));
+            // The pending bytes (less than a chunk) open the first chunk.
+            let mut start = out.len();
+            out.extend_from_slice(&self.pending);
+            self.pending.clear();
+            for _ in 0..chunks {
+                let take = CHUNK_SIZE - (out.len() - start);
+                let (head, rest) = plaintext
+                    .split_at_checked(take)
+                    .ok_or_else(|| CryptoError::Key("chunk arithmetic".to_owned()))?;
+                out.extend_from_slice(head);
+                plaintext = rest;
                 self.cipher.seal_tail(out, start, false)?;
                 start = out.len();
             }
         }
-        // Short of a full chunk: not sealed yet, so it must not stay in `out`.
-        if let Some(rest) = out.get(start..) {
-            self.pending.extend_from_slice(rest);
-        }
-        out.truncate(start);
+        // Short of a full chunk: waits aside until the next call or `finish`.
+        self.pending.extend_from_slice(plaintext);
         Ok(())
     }
 
@@ -662,10 +663,15 @@ mod tests {
         enc.cipher.counter = u64::from(u32::MAX) - 1;
         let mut out = Vec::new();
         enc.update(&chunk, &mut out).unwrap();
+        let sealed = out.clone();
+        // Half a chunk pending, then one and a half: the chunk it would
+        // complete cannot be sealed, and none of its plaintext stays in `out`.
+        enc.update(&chunk[..CHUNK_SIZE / 2], &mut out).unwrap();
         assert!(matches!(
-            enc.update(&chunk, &mut out),
+            enc.update(&plaintext(CHUNK_SIZE + CHUNK_SIZE / 2), &mut out),
             Err(CryptoError::Key(_))
         ));
+        assert_eq!(out, sealed);
 
         let mut enc = Encryptor::new(&key, DOC).unwrap();
         enc.cipher.counter = u64::from(u32::MAX) - 1;
