@@ -43,7 +43,7 @@ pub fn parse(files: &OfacFiles<'_>) -> (Vec<ListEntry>, Vec<LoadIssue>) {
     let mut by_id: HashMap<String, usize> = HashMap::new();
 
     let (pname, pbytes) = files.primary;
-    let mut records = Records::new(pname, pbytes);
+    let mut records = Records::new(pname, pbytes, &issues);
     while let Some(rec) = records.next(&mut issues) {
         let Some(id) = rec.id(&mut issues, 12) else {
             continue;
@@ -92,7 +92,7 @@ pub fn parse(files: &OfacFiles<'_>) -> (Vec<ListEntry>, Vec<LoadIssue>) {
     }
 
     if let Some((cname, cbytes)) = files.comments {
-        let mut records = Records::new(cname, cbytes);
+        let mut records = Records::new(cname, cbytes, &issues);
         while let Some(rec) = records.next(&mut issues) {
             let Some(id) = rec.id(&mut issues, 2) else {
                 continue;
@@ -108,7 +108,7 @@ pub fn parse(files: &OfacFiles<'_>) -> (Vec<ListEntry>, Vec<LoadIssue>) {
     }
 
     if let Some((aname, abytes)) = files.alt {
-        let mut records = Records::new(aname, abytes);
+        let mut records = Records::new(aname, abytes, &issues);
         while let Some(rec) = records.next(&mut issues) {
             let Some(id) = rec.id(&mut issues, 5) else {
                 continue;
@@ -134,7 +134,7 @@ pub fn parse(files: &OfacFiles<'_>) -> (Vec<ListEntry>, Vec<LoadIssue>) {
     }
 
     if let Some((dname, dbytes)) = files.add {
-        let mut records = Records::new(dname, dbytes);
+        let mut records = Records::new(dname, dbytes, &issues);
         while let Some(rec) = records.next(&mut issues) {
             let Some(id) = rec.id(&mut issues, 6) else {
                 continue;
@@ -220,9 +220,13 @@ impl Rec<'_> {
 /// The records of a file, read one at a time: holding a whole file's parsed
 /// records at once would be most of the memory a list load needs. CSV-level
 /// errors (e.g. an unterminated quote) become issues and reading continues
-/// where the reader can.
+/// where the reader can. They are reported ahead of the issues found in the
+/// file's records, the first of them being what a refused version shows.
 struct Records<'a> {
     file: &'a str,
+    /// Where this file's CSV-level issues go in the caller's list.
+    issues_at: usize,
+    csv_issues: Vec<LoadIssue>,
     rdr: csv::Reader<&'a [u8]>,
     lines: LineCounter<'a>,
     buf: csv::ByteRecord,
@@ -233,12 +237,14 @@ struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
-    fn new(file: &'a str, bytes: &'a [u8]) -> Self {
+    fn new(file: &'a str, bytes: &'a [u8], issues: &[LoadIssue]) -> Self {
         // Drop the DOS end-of-file marker (0x1A) OFAC appends, and anything after it.
         let end = bytes.iter().position(|b| *b == 0x1a).unwrap_or(bytes.len());
         let bytes = bytes.get(..end).unwrap_or_default();
         Self {
             file,
+            issues_at: issues.len(),
+            csv_issues: Vec::new(),
             rdr: csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
@@ -263,7 +269,7 @@ impl<'a> Records<'a> {
     /// The next record, or `None` at the end of the file.
     fn next(&mut self, issues: &mut Vec<LoadIssue>) -> Option<Rec<'a>> {
         while !self.done {
-            match self.read(issues) {
+            match self.read() {
                 Some(rec) => {
                     if let Some(previous) = self.ahead.replace(rec) {
                         return Some(previous);
@@ -273,13 +279,15 @@ impl<'a> Records<'a> {
                     self.done = true;
                     if self.cut_short {
                         let line = self.ahead.take().map_or(self.lines.line, |r| r.line);
-                        issues.push(LoadIssue {
+                        self.csv_issues.push(LoadIssue {
                             file: self.file.to_owned(),
                             line,
                             kind: IssueKind::Malformed,
                             message: "the file ends inside a quoted field (cut short?)".to_owned(),
                         });
                     }
+                    let at = self.issues_at.min(issues.len());
+                    issues.splice(at..at, self.csv_issues.drain(..));
                 }
             }
         }
@@ -287,7 +295,7 @@ impl<'a> Records<'a> {
     }
 
     /// Reads the next record that is not blank.
-    fn read(&mut self, issues: &mut Vec<LoadIssue>) -> Option<Rec<'a>> {
+    fn read(&mut self) -> Option<Rec<'a>> {
         loop {
             let start = self.rdr.position().byte();
             match self.rdr.read_byte_record(&mut self.buf) {
@@ -314,7 +322,7 @@ impl<'a> Records<'a> {
                     let line = self
                         .lines
                         .line_of(e.position().map_or(start, csv::Position::byte));
-                    issues.push(LoadIssue {
+                    self.csv_issues.push(LoadIssue {
                         file: self.file.to_owned(),
                         line,
                         kind: IssueKind::Malformed,
@@ -564,6 +572,21 @@ mod tests {
             comments: None,
         });
         assert_eq!((entries.len(), issues.len()), (2, 0), "{issues:?}");
+
+        // Read record by record, the file-level diagnosis still comes first,
+        // ahead of a bad record met before the cut.
+        let cut = format!("1,\"A\"\r\n{cut}");
+        let (_, issues) = parse(&OfacFiles {
+            primary: ("sdn.csv", cut.as_bytes()),
+            alt: None,
+            add: None,
+            comments: None,
+        });
+        let seen: Vec<(u64, bool)> = issues
+            .iter()
+            .map(|i| (i.line, i.message.contains("cut short")))
+            .collect();
+        assert_eq!(seen, [(3, true), (1, false)], "{issues:?}");
     }
 
     #[test]
