@@ -6,7 +6,9 @@
 //! with a typo), an officer and two senior officers working the queue, a
 //! downstream receiver, and an auditor who exports the log and verifies it
 //! offline with `kyc-gateway audit verify`. Runs on SQLite, and on
-//! PostgreSQL when `TEST_DATABASE_URL` is set.
+//! PostgreSQL when `TEST_DATABASE_URL` is set. It starts the binary of the
+//! build it is part of: `cargo test --release --test api e2e` runs it
+//! against the release binary, as CI does on both databases.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
