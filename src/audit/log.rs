@@ -448,9 +448,11 @@ mod tests {
     use super::*;
     use crate::audit::{AuditQuery, Seal, Sign, StoredEntry};
 
-    /// An audit store whose enqueue fails with a given error, counting calls.
+    /// An audit store whose enqueue fails with a given error, or never
+    /// finishes, counting calls.
     struct Failing {
         error: fn() -> StoreError,
+        hangs: bool,
         calls: AtomicUsize,
     }
 
@@ -462,6 +464,9 @@ mod tests {
     impl AuditStore for Failing {
         async fn audit_enqueue(&self, _: &[(String, Vec<u8>)], _: i64) -> Result<(), StoreError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.hangs {
+                std::future::pending::<()>().await;
+            }
             Err((self.error)())
         }
         async fn audit_sequence(&self, _: u32, _: Seal<'_>) -> Result<Option<u64>, StoreError> {
@@ -524,10 +529,15 @@ mod tests {
     /// Eight callers at once (polled together, so they form one group);
     /// returns each caller's result and how often the store was called.
     async fn eight_callers(error: fn() -> StoreError) -> (Vec<Result<(), AuditError>>, usize) {
-        let store = Arc::new(Failing {
+        eight_callers_of(Arc::new(Failing {
             error,
+            hangs: false,
             calls: AtomicUsize::new(0),
-        });
+        }))
+        .await
+    }
+
+    async fn eight_callers_of(store: Arc<Failing>) -> (Vec<Result<(), AuditError>>, usize) {
         let log = log_over(Arc::clone(&store));
         let calls = (0..8).map(|_| {
             let event = log.event("test.event", log.system_actor(), "success", None);
@@ -563,5 +573,29 @@ mod tests {
                 .iter()
                 .all(|r| matches!(r, Err(AuditError::Store(StoreError::Conflict(_)))))
         );
+    }
+
+    /// The clock is paused: it jumps to the timeout once every task waits.
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_group_write_answers_every_caller_after_the_timeout() {
+        let store = Arc::new(Failing {
+            error: || StoreError::Other("not reached".to_owned()),
+            hangs: true,
+            calls: AtomicUsize::new(0),
+        });
+        let started = tokio::time::Instant::now();
+        let (results, calls) = eight_callers_of(Arc::clone(&store)).await;
+        assert_eq!(started.elapsed(), GROUP_WRITE_TIMEOUT);
+        assert_eq!(calls, 1, "one group write");
+        for result in results {
+            assert!(matches!(
+                result,
+                Err(AuditError::Store(StoreError::Unavailable(_)))
+            ));
+        }
+        // The writer's turn has ended: the next caller gets a write of its own.
+        let (results, calls) = eight_callers_of(store).await;
+        assert_eq!(calls, 2);
+        assert_eq!(results.len(), 8);
     }
 }
