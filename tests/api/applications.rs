@@ -879,6 +879,49 @@ async fn consent_requests_are_consistent_and_closed_applications_take_only_withd
     assert_eq!(res.status(), 201);
 }
 
+/// Consent capture writes its idempotency record in the same transaction as
+/// the consents, with no lookup first: a repeated key must still replay, a
+/// reused key must still be refused, and concurrent retries must record once.
+#[tokio::test]
+async fn consent_capture_replays_refuses_a_reused_key_and_records_retries_once() {
+    let app = spawn_app().await;
+    let anna = app.token("anna", &["applicant"]);
+    let id = create(&app, &anna).await;
+    let path = format!("/v1/applications/{id}/consents");
+    let en = texts(&app, &anna, &id, "en").await;
+    let kyc = text_for(&en, "kyc_processing");
+    let grant = json!({"channel": "web", "decisions": [decision(kyc, true)]});
+    let first = post(&app, &path, &anna, "consent-1", Some(&grant)).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = post(&app, &path, &anna, "consent-1", Some(&grant)).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let refuse = json!({"channel": "web", "decisions": [decision(kyc, false)]});
+    let res = post(&app, &path, &anna, "consent-1", Some(&refuse)).await;
+    assert_problem(res, 422, "idempotency_key_reused").await;
+    // A reused key with a body that does not even parse: still the reuse.
+    let res = post(&app, &path, &anna, "consent-1", Some(&json!({"x": 1}))).await;
+    assert_problem(res, 422, "idempotency_key_reused").await;
+
+    let retries = (0..10).map(|_| post(&app, &path, &anna, "consent-2", Some(&refuse)));
+    let mut bodies = std::collections::BTreeSet::new();
+    for res in futures_util::future::join_all(retries).await {
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        bodies.insert(res.text().await.unwrap());
+    }
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let history: Value = app.get_as(&path, &anna).await.json().await.unwrap();
+    let granted: Vec<bool> = history["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["granted"].as_bool().unwrap())
+        .collect();
+    assert_eq!(granted, [true, false], "{history}");
+}
+
 #[tokio::test]
 async fn the_audit_log_holds_no_personal_data() {
     let app = spawn_app().await;

@@ -9,7 +9,7 @@ use super::{body_bytes, caller, idempotency, parse_json, replay};
 use crate::auth::Role;
 use crate::http::auth::Principal;
 use crate::http::errors::ApiError;
-use crate::onboarding::ConsentDecision;
+use crate::onboarding::{Caller, ConsentDecision, Onboarding};
 use crate::startup::AppState;
 
 /// The applicant's decisions, made on one screen.
@@ -53,11 +53,19 @@ pub async fn record_consents(
     let (key, hash) = idempotency(&req, &body)?;
     let caller = caller(&req, &principal);
     let onboarding = &state.onboarding;
-    if let Some(stored) = onboarding.idempotent_replay(&caller, &key, &hash).await? {
-        return Ok(replay(stored));
-    }
-    let request: RecordConsentsRequest = parse_json(&req, &body)?;
-    let app = onboarding.load(&caller, &id).await?;
+    // No idempotency lookup first: the consent records and the idempotency
+    // record are written in one transaction, so a key already used fails
+    // that write as a whole and the lookup below answers with the stored
+    // response (or the key conflict). A first request, the common case on
+    // every applicant's path, saves a round trip to the database.
+    let request: RecordConsentsRequest = match parse_json(&req, &body) {
+        Ok(request) => request,
+        Err(e) => return replay_or(onboarding, &caller, &key, &hash, e).await,
+    };
+    let app = match onboarding.load(&caller, &id).await {
+        Ok(app) => app,
+        Err(e) => return replay_or(onboarding, &caller, &key, &hash, e.into()).await,
+    };
     let mut response = Vec::new();
     let result = onboarding
         .record_consents(
@@ -77,9 +85,20 @@ pub async fn record_consents(
         Ok(_) => Ok(HttpResponse::Created()
             .content_type("application/json")
             .body(response)),
-        Err(e) => match onboarding.idempotent_replay(&caller, &key, &hash).await? {
-            Some(stored) => Ok(replay(stored)),
-            None => Err(e.into()),
-        },
+        Err(e) => replay_or(onboarding, &caller, &key, &hash, e.into()).await,
+    }
+}
+
+/// The stored response of an earlier request with this key, else `error`.
+async fn replay_or(
+    onboarding: &Onboarding,
+    caller: &Caller,
+    key: &str,
+    hash: &str,
+    error: ApiError,
+) -> Result<HttpResponse, ApiError> {
+    match onboarding.idempotent_replay(caller, key, hash).await? {
+        Some(stored) => Ok(replay(stored)),
+        None => Err(error),
     }
 }
