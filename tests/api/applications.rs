@@ -920,6 +920,22 @@ async fn consent_capture_replays_refuses_a_reused_key_and_records_retries_once()
         .map(|r| r["granted"].as_bool().unwrap())
         .collect();
     assert_eq!(granted, [true, false], "{history}");
+
+    // The application closes; the first grant's retry no longer validates
+    // but still answers with what was recorded.
+    let res = post(
+        &app,
+        &format!("/v1/applications/{id}/withdraw"),
+        &anna,
+        "w",
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let late = post(&app, &path, &anna, "consent-1", Some(&grant)).await;
+    assert_eq!(late.status(), 201);
+    assert_eq!(late.headers()["idempotent-replayed"], "true");
+    assert_eq!(late.json::<Value>().await.unwrap(), first);
 }
 
 #[tokio::test]

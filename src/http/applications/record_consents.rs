@@ -53,11 +53,15 @@ pub async fn record_consents(
     let (key, hash) = idempotency(&req, &body)?;
     let caller = caller(&req, &principal);
     let onboarding = &state.onboarding;
-    // No idempotency lookup first: the consent records and the idempotency
-    // record are written in one transaction, so a key already used fails
-    // that write as a whole and the lookup below answers with the stored
-    // response (or the key conflict). A first request, the common case on
-    // every applicant's path, saves a round trip to the database.
+    // No idempotency lookup first: the consent records, their audit entries
+    // and the idempotency record are written in one transaction, so a key
+    // already used fails that write as a whole, and every error (also a
+    // replay that no longer validates, the application having closed) goes
+    // through `replay_or`, which answers with the stored response or the key
+    // conflict. A first request, the common case on every applicant's path,
+    // saves a round trip; a retry costs one more. This holds only while
+    // nothing before the store write has an effect of its own (no rate
+    // limit, no separate audit record, no notification).
     let request: RecordConsentsRequest = match parse_json(&req, &body) {
         Ok(request) => request,
         Err(e) => return replay_or(onboarding, &caller, &key, &hash, e).await,
