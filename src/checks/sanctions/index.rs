@@ -74,6 +74,23 @@ impl Postings {
         items.get(start..end).unwrap_or_default()
     }
 
+    fn with_capacity(keys: usize, key_bytes: usize, ids: usize) -> Self {
+        Self {
+            keys: Vec::with_capacity(key_bytes),
+            key_ends: Vec::with_capacity(keys),
+            list_ends: Vec::with_capacity(keys),
+            ids: Vec::with_capacity(ids),
+        }
+    }
+
+    /// Appends the next key (keys come in ascending order) with its list.
+    fn push(&mut self, key: &[u8], ids: impl IntoIterator<Item = u32>) {
+        self.keys.extend_from_slice(key);
+        self.key_ends.push(end(&self.keys));
+        self.ids.extend(ids);
+        self.list_ends.push(end(&self.ids));
+    }
+
     /// The ids posted under `key`, ascending (empty if none): a binary
     /// search over the sorted keys.
     fn get(&self, key: &[u8]) -> &[u32] {
@@ -145,10 +162,9 @@ impl PostingsBuilder {
     }
 
     fn post(&mut self, key: &[u8], id: u32) {
-        let start = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        let start = end(&self.text);
         self.text.extend_from_slice(key);
-        self.posts
-            .push((start, u32::try_from(key.len()).unwrap_or(u32::MAX), id));
+        self.posts.push((start, end(key), id));
     }
 
     fn build(self) -> Postings {
@@ -159,50 +175,21 @@ impl PostingsBuilder {
         };
         posts.sort_unstable_by(|a, b| key(a).cmp(key(b)).then(a.2.cmp(&b.2)));
         // Sorted, each key's postings are a run and repeated ids adjacent.
-        let new_key = |i: usize| {
-            i.checked_sub(1)
-                .and_then(|p| posts.get(p))
-                .is_none_or(|prev| posts.get(i).is_none_or(|post| key(prev) != key(post)))
-        };
-        let is_repeat = |i: usize| {
-            i.checked_sub(1)
-                .and_then(|p| posts.get(p))
-                .is_some_and(|prev| {
-                    posts
-                        .get(i)
-                        .is_some_and(|post| key(prev) == key(post) && prev.2 == post.2)
-                })
-        };
-        let (mut keys, mut key_bytes, mut ids) = (0, 0, 0);
-        for (i, post) in posts.iter().enumerate() {
-            if new_key(i) {
-                keys += 1;
-                key_bytes += key(post).len();
-            }
-            if !is_repeat(i) {
-                ids += 1;
-            }
+        let runs = || posts.chunk_by(|a, b| key(a) == key(b));
+        fn ids_of(run: &[(u32, u32, u32)]) -> impl Iterator<Item = u32> + '_ {
+            run.chunk_by(|a, b| a.2 == b.2)
+                .filter_map(|same| same.first().map(|p| p.2))
         }
-        let mut out = Postings {
-            keys: Vec::with_capacity(key_bytes),
-            key_ends: Vec::with_capacity(keys),
-            list_ends: Vec::with_capacity(keys),
-            ids: Vec::with_capacity(ids),
-        };
-        for (i, post) in posts.iter().enumerate() {
-            if new_key(i) {
-                if i > 0 {
-                    out.list_ends.push(end(&out.ids));
-                }
-                out.keys.extend_from_slice(key(post));
-                out.key_ends.push(end(&out.keys));
-            }
-            if !is_repeat(i) {
-                out.ids.push(post.2);
-            }
-        }
-        if !posts.is_empty() {
-            out.list_ends.push(end(&out.ids));
+        let mut out = Postings::with_capacity(
+            runs().count(),
+            runs()
+                .filter_map(|run| run.first())
+                .map(|p| key(p).len())
+                .sum(),
+            runs().map(|run| ids_of(run).count()).sum(),
+        );
+        for run in runs() {
+            out.push(run.first().map(key).unwrap_or_default(), ids_of(run));
         }
         out
     }
@@ -225,19 +212,15 @@ impl TrigramBuilder {
         let mut posts = self.posts;
         posts.sort_unstable();
         posts.dedup();
-        let keys = posts.chunk_by(|a, b| a >> 32 == b >> 32).count();
-        let mut out = Postings {
-            keys: Vec::with_capacity(3 * keys),
-            key_ends: Vec::with_capacity(keys),
-            list_ends: Vec::with_capacity(keys),
-            ids: Vec::with_capacity(posts.len()),
-        };
-        for run in posts.chunk_by(|a, b| a >> 32 == b >> 32) {
+        let runs = || posts.chunk_by(|a, b| a >> 32 == b >> 32);
+        let keys = runs().count();
+        let mut out = Postings::with_capacity(keys, 3 * keys, posts.len());
+        for run in runs() {
             let key = (run.first().map_or(0, |p| p >> 32) as u32).to_be_bytes();
-            out.keys.extend_from_slice(&key[1..]);
-            out.key_ends.push(end(&out.keys));
-            out.ids.extend(run.iter().map(|p| *p as u32));
-            out.list_ends.push(end(&out.ids));
+            out.push(
+                key.get(1..).unwrap_or_default(),
+                run.iter().map(|p| *p as u32),
+            );
         }
         out
     }
@@ -326,25 +309,15 @@ impl Index {
         idx.packed.finish();
         idx.tokens = tokens.build();
         idx.skeletons = skeletons.build();
-        // Trigrams last, in a pass of their own, so their builder (the
-        // largest) is never alive beside the others.
+        // Trigrams last, in a pass of their own over the packed token texts,
+        // so their builder (the largest) is never alive beside the others.
         let mut trigram_posts = TrigramBuilder {
             posts: Vec::with_capacity(sizes.trigram_posts),
         };
-        let mut id = 0u32;
-        for list in &idx.lists {
-            for entry in &list.entries {
-                for name in &entry.names {
-                    let prepared = prepare(&name.text);
-                    if prepared.core.is_empty() {
-                        continue;
-                    }
-                    for t in &prepared.core {
-                        for g in trigrams(&t.text) {
-                            trigram_posts.post(g, id);
-                        }
-                    }
-                    id = id.saturating_add(1);
+        for id in 0..end(&idx.names) {
+            for text in idx.packed.token_texts(id) {
+                for g in trigrams(text) {
+                    trigram_posts.post(g, id);
                 }
             }
         }

@@ -567,17 +567,10 @@ impl PackedNames {
         };
         order.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
         let mut ids = Vec::with_capacity(order.len());
-        let mut next = 0u32;
-        for (i, pos) in order.iter().enumerate() {
-            let new = i
-                .checked_sub(1)
-                .and_then(|p| order.get(p))
-                .is_none_or(|prev| key(prev) != key(pos));
-            if new && i > 0 {
-                // Saturates at NO_KEY: past that tokens are simply not memoized.
-                next = next.saturating_add(1);
-            }
-            ids.push((pos.0, next));
+        for (vocab, same) in order.chunk_by(|a, b| key(a) == key(b)).enumerate() {
+            // At most one id per token, so never past NO_KEY (u32::MAX).
+            let vocab = to_u32(vocab);
+            ids.extend(same.iter().map(|&(k, _)| (k, vocab)));
         }
         drop(order);
         for (k, id) in ids {
@@ -589,6 +582,20 @@ impl PackedNames {
         self.text.shrink_to_fit();
         self.tokens.shrink_to_fit();
         self.names.shrink_to_fit();
+    }
+
+    /// The core token texts of name `id` (none for an unknown id).
+    pub(super) fn token_texts(&self, id: u32) -> impl Iterator<Item = &str> {
+        let (first, len, text_at) = self.names.get(id as usize).map_or((0, 0, 0), |n| {
+            (n.first as usize, n.len as usize, n.text_at as usize)
+        });
+        let tokens = self.tokens.get(first..first + len).unwrap_or_default();
+        tokens.iter().map(move |t| {
+            let at = text_at + t.at as usize;
+            self.text
+                .get(at..at + t.text_len as usize)
+                .unwrap_or_default()
+        })
     }
 
     /// Copies the names `ids` into `out` (replacing its content), in that order; an
