@@ -9,7 +9,7 @@ use super::{body_bytes, caller, idempotency, parse_json, replay};
 use crate::auth::Role;
 use crate::http::auth::Principal;
 use crate::http::errors::ApiError;
-use crate::onboarding::{Caller, ConsentDecision, Onboarding};
+use crate::onboarding::ConsentDecision;
 use crate::startup::AppState;
 
 /// The applicant's decisions, made on one screen.
@@ -56,53 +56,40 @@ pub async fn record_consents(
     // No idempotency lookup first: the consent records, their audit entries
     // and the idempotency record are written in one transaction, so a key
     // already used fails that write as a whole, and every error (also a
-    // replay that no longer validates, the application having closed) goes
-    // through `replay_or`, which answers with the stored response or the key
-    // conflict. A first request, the common case on every applicant's path,
+    // replay that no longer validates, the application having closed) is
+    // answered with the stored response or the key conflict, if there is
+    // one. A first request, the common case on every applicant's path,
     // saves a round trip; a retry costs one more. This holds only while
     // nothing before the store write has an effect of its own (no rate
     // limit, no separate audit record, no notification).
-    let request: RecordConsentsRequest = match parse_json(&req, &body) {
-        Ok(request) => request,
-        Err(e) => return replay_or(onboarding, &caller, &key, &hash, e).await,
-    };
-    let app = match onboarding.load(&caller, &id).await {
-        Ok(app) => app,
-        Err(e) => return replay_or(onboarding, &caller, &key, &hash, e.into()).await,
-    };
-    let mut response = Vec::new();
-    let result = onboarding
-        .record_consents(
-            &caller,
-            &app,
-            &request.channel,
-            &request.decisions,
-            |records| {
-                let views: Vec<ConsentRecordView> =
-                    records.iter().map(ConsentRecordView::from).collect();
-                response = body_bytes(&views).ok()?;
-                Some(onboarding.idempotency(&caller, &key, &hash, 201, response.clone()))
-            },
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(HttpResponse::Created()
+    let recorded: Result<Vec<u8>, ApiError> = async {
+        let request: RecordConsentsRequest = parse_json(&req, &body)?;
+        let app = onboarding.load(&caller, &id).await?;
+        let mut response = Vec::new();
+        onboarding
+            .record_consents(
+                &caller,
+                &app,
+                &request.channel,
+                &request.decisions,
+                |records| {
+                    let views: Vec<ConsentRecordView> =
+                        records.iter().map(ConsentRecordView::from).collect();
+                    response = body_bytes(&views).ok()?;
+                    Some(onboarding.idempotency(&caller, &key, &hash, 201, response.clone()))
+                },
+            )
+            .await?;
+        Ok(response)
+    }
+    .await;
+    match recorded {
+        Ok(response) => Ok(HttpResponse::Created()
             .content_type("application/json")
             .body(response)),
-        Err(e) => replay_or(onboarding, &caller, &key, &hash, e.into()).await,
-    }
-}
-
-/// The stored response of an earlier request with this key, else `error`.
-async fn replay_or(
-    onboarding: &Onboarding,
-    caller: &Caller,
-    key: &str,
-    hash: &str,
-    error: ApiError,
-) -> Result<HttpResponse, ApiError> {
-    match onboarding.idempotent_replay(caller, key, hash).await? {
-        Some(stored) => Ok(replay(stored)),
-        None => Err(error),
+        Err(e) => match onboarding.idempotent_replay(&caller, &key, &hash).await? {
+            Some(stored) => Ok(replay(stored)),
+            None => Err(e),
+        },
     }
 }
